@@ -1,0 +1,34 @@
+# homelab.clawdbot — entry points. Everything installs what it needs (venv, docker.io, debootstrap,
+# dockerd, the debootstrap test image, the Node tarball) and caches it outside the repository in
+# $(HOMELAB_CLAWDBOT_CACHE) (default ~/.cache/homelab-clawdbot).
+SHELL := /bin/bash
+H := tests/harness
+
+.PHONY: test lint sanity unit molecule demo demo-destroy build image bench
+
+test:            ## everything, in order: lint, sanity, unit, molecule (the CI command)
+	$(H)/run.sh all
+
+lint:            ## yamllint + ansible-lint
+	$(H)/run.sh lint
+
+sanity:          ## ansible-test sanity in a temporary ansible_collections tree
+	$(H)/run.sh sanity
+
+unit:            ## pytest unit tests of modules, module_utils and test doubles
+	$(H)/run.sh unit
+
+molecule:        ## molecule test (SCENARIO=name to run one scenario)
+	$(H)/run.sh molecule $(SCENARIO)
+
+image:           ## build (or reuse) the debootstrap systemd test image
+	$(H)/ensure-host.sh && $(H)/build-image.sh
+
+demo:            ## start the vm102-demo container and run playbooks/site.yml against it
+	$(H)/demo.sh up
+
+demo-destroy:    ## remove the vm102-demo container
+	$(H)/demo.sh destroy
+
+build:           ## build the collection tarball
+	$(H)/ensure-venv.sh && . $${HOMELAB_CLAWDBOT_VENV:-$${XDG_CACHE_HOME:-$$HOME/.cache}/homelab-clawdbot/venv}/bin/activate && ansible-galaxy collection build --force --output-path build/

@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) homelab.clawdbot maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``homelab.clawdbot.profiles_plan``: validate the profiles list and plan every port.
+
+Returns ``{"profiles": [...normalised...], "errors": [...messages naming the variable...]}``.
+The role's preflight fails with all errors at once, before anything on the host changes.
+
+Ports (contract section 3): a gateway on port P listens on P, and its browser control service on C
+(default P+2) plus the Chrome extension relay on C+1; a launched managed browser uses CDP ports
+C+9 .. C+108. Two profiles on 18789/18790 therefore collide (18790+2 == 18789+3). The plan keeps the
+upstream default C=P+2 when it is free and otherwise moves C to ``browser_port_start + k*browser_port_step``
+(the first free slot), written explicitly as ``browser.controlUrl`` into the profile's config.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$", re.IGNORECASE)
+BINDS = ("loopback", "lan", "tailnet", "auto")
+AUTH_MODES = ("token", "password")
+TAILSCALE_MODES = ("off", "serve", "funnel")
+CDP_OFFSET = 9
+CDP_SPAN = 100
+KNOWN_KEYS = {
+    "name", "port", "bind", "auth_mode", "token", "password", "allow_tailscale", "trusted_proxies",
+    "tailscale_mode", "allow_funnel", "workspace", "browser", "browser_control_port", "environment",
+    "settings", "serve_port", "serve_path", "funnel", "spark", "telegram",
+}
+
+
+def _ports_of(control):
+    """Listening ports and CDP range of a browser control port."""
+    return {control, control + 1}, (control + CDP_OFFSET, control + CDP_OFFSET + CDP_SPAN - 1)
+
+
+def _overlaps(ports, rng):
+    return [p for p in sorted(ports) if rng[0] <= p <= rng[1]]
+
+
+def _ranges_overlap(a, b):
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
+    d = dict(
+        bind="loopback", auth_mode="token", allow_tailscale=True, trusted_proxies=None, tailscale_mode="off",
+        allow_funnel=False, browser=True, browser_port_start=18791, browser_port_step=110, environment={},
+        settings={}, state_prefix=".clawdbot", unit_prefix="clawdbot-gateway", config_name="clawdbot.json",
+        workspace_prefix="clawd",
+    )
+    d.update(defaults or {})
+    errors = []
+    planned = []
+    if not isinstance(profiles, list) or not profiles:
+        return {"profiles": [], "errors": ["%s must be a non-empty list of profiles ({name, port, ...})" % var]}
+
+    seen_names = {}
+    seen_ports = {}
+    for idx, raw in enumerate(profiles):
+        where = "%s[%d]" % (var, idx)
+        if not isinstance(raw, dict):
+            errors.append("%s must be a mapping with at least name and port" % where)
+            continue
+        name = raw.get("name")
+        label = "%s (%s)" % (where, name) if name else where
+        if not isinstance(name, str) or not NAME_RE.match(name) or name.lower() == "default":
+            errors.append("%s.name %r is invalid: use 1-64 letters, digits, '_' or '-', starting with a letter or digit"
+                          " ('default' is reserved)" % (where, name))
+            name = None
+        elif name.lower() in seen_names:
+            errors.append("%s.name %r duplicates %s" % (where, name, seen_names[name.lower()]))
+        else:
+            seen_names[name.lower()] = where
+        unknown = sorted(set(raw) - KNOWN_KEYS)
+        if unknown:
+            errors.append("%s has unknown keys: %s" % (label, ", ".join(unknown)))
+
+        port = raw.get("port")
+        if not _is_int(port) or not 1024 <= port <= 65535:
+            errors.append("%s.port %r must be an integer between 1024 and 65535" % (label, port))
+            port = None
+        elif port in seen_ports:
+            errors.append("%s.port %d is already used by %s" % (label, port, seen_ports[port]))
+        else:
+            seen_ports[port] = label
+
+        p = dict(name=name, port=port, index=idx, label=label)
+        for key in ("bind", "auth_mode", "allow_tailscale", "tailscale_mode", "allow_funnel", "browser"):
+            p[key] = raw.get(key, d[key])
+        p["trusted_proxies"] = raw.get("trusted_proxies", d["trusted_proxies"])
+        p["environment"] = dict(d["environment"] or {}, **(raw.get("environment") or {}))
+        p["settings"] = raw.get("settings", d["settings"]) or {}
+        p["has_token"] = bool(raw.get("token"))
+        p["has_password"] = bool(raw.get("password"))
+        # Never echo the secrets themselves, only where they are wrong.
+        if "token" in raw and not (isinstance(raw["token"], str) and len(raw["token"]) >= 16):
+            errors.append("%s.token must be a string of at least 16 characters (vault it)" % label)
+        if "password" in raw and not (isinstance(raw["password"], str) and len(raw["password"]) >= 12):
+            errors.append("%s.password must be a string of at least 12 characters (vault it)" % label)
+
+        if p["bind"] not in BINDS:
+            extra = " ('custom' needs gateway.customBindHost, which the config schema rejects)" if p["bind"] == "custom" else ""
+            errors.append("%s.bind %r must be one of %s%s" % (label, p["bind"], ", ".join(BINDS), extra))
+        if p["auth_mode"] not in AUTH_MODES:
+            errors.append("%s.auth_mode %r must be token or password (the gateway has no auth-less mode)" % (label, p["auth_mode"]))
+        if p["auth_mode"] == "password" and not p["has_password"]:
+            errors.append("%s.auth_mode=password needs %s.password (vault it)" % (label, where))
+        if p["bind"] != "loopback" and not (p["has_token"] if p["auth_mode"] == "token" else p["has_password"]):
+            errors.append("%s.bind=%s exposes the gateway beyond loopback without an explicit secret: set %s.token"
+                          " (vaulted) or auth_mode=password with a password" % (label, p["bind"], where))
+        if p["tailscale_mode"] not in TAILSCALE_MODES:
+            errors.append("%s.tailscale_mode %r must be off, serve or funnel" % (label, p["tailscale_mode"]))
+        if p["tailscale_mode"] in ("serve", "funnel") and p["bind"] != "loopback":
+            errors.append("%s.tailscale_mode=%s requires bind=loopback" % (label, p["tailscale_mode"]))
+        if p["tailscale_mode"] == "funnel" or raw.get("funnel"):
+            if not p["allow_funnel"]:
+                errors.append("%s enables Tailscale Funnel (public internet) but %s.allow_funnel is not true" % (label, where))
+            elif p["auth_mode"] != "password":
+                errors.append("%s uses Funnel, which the gateway only allows with auth_mode=password" % label)
+        if not isinstance(p["allow_tailscale"], bool):
+            errors.append("%s.allow_tailscale must be a boolean" % label)
+        if p["trusted_proxies"] is not None:
+            if not isinstance(p["trusted_proxies"], list):
+                errors.append("%s.trusted_proxies must be a list of IP addresses" % label)
+            else:
+                for ip in p["trusted_proxies"]:
+                    try:
+                        ipaddress.ip_address(str(ip))
+                    except ValueError:
+                        errors.append("%s.trusted_proxies entry %r is not an IP address (exact IPs only, no CIDR)" % (label, ip))
+        if not isinstance(p["settings"], dict):
+            errors.append("%s.settings must be a mapping of extra config keys" % label)
+        if not isinstance(p["environment"], dict):
+            errors.append("%s.environment must be a mapping" % label)
+
+        ws = raw.get("workspace")
+        if ws is None:
+            ws = "%s/%s-%s" % (home, d["workspace_prefix"], name) if name else None
+        elif isinstance(ws, str) and ws.startswith("~/"):
+            ws = home + ws[1:]
+        if ws is not None and (not isinstance(ws, str) or not ws.startswith("/")):
+            errors.append("%s.workspace %r must be an absolute path or start with ~/" % (label, ws))
+        p["workspace"] = ws
+
+        explicit = raw.get("browser_control_port")
+        if explicit is not None and (not _is_int(explicit) or not 1024 <= explicit <= 65535 - CDP_OFFSET - CDP_SPAN):
+            errors.append("%s.browser_control_port %r must be an integer between 1024 and %d"
+                          % (label, explicit, 65535 - CDP_OFFSET - CDP_SPAN))
+            explicit = None
+        p["browser_control_port"] = explicit
+        if name:
+            p["state_dir"] = "%s/%s-%s" % (home, d["state_prefix"], name)
+            p["config_path"] = "%s/%s" % (p["state_dir"], d["config_name"])
+            p["unit"] = "%s-%s.service" % (d["unit_prefix"], name)
+        planned.append(p)
+
+    if errors:
+        return {"profiles": planned, "errors": errors}
+
+    # Port plan: gateway ports are fixed; explicit browser ports next; then the rest, in gateway-port order.
+    listening = {}  # port -> description
+    cdp = []        # (range, description)
+    for p in planned:
+        listening[p["port"]] = "%s gateway port" % p["label"]
+
+    def conflicts(control, owner):
+        ports, rng = _ports_of(control)
+        found = []
+        for q in sorted(ports):
+            if q in listening:
+                found.append("%d (%s)" % (q, listening[q]))
+        for other_rng, desc in cdp:
+            hit = _overlaps(ports, other_rng)
+            if hit:
+                found.append("%d (inside %s %d-%d)" % (hit[0], desc, other_rng[0], other_rng[1]))
+            if _ranges_overlap(rng, other_rng):
+                found.append("CDP range %d-%d overlaps %s %d-%d" % (rng[0], rng[1], desc, other_rng[0], other_rng[1]))
+        for q, desc in listening.items():
+            if rng[0] <= q <= rng[1] and not desc.startswith(owner + " "):
+                found.append("CDP range %d-%d contains %d (%s)" % (rng[0], rng[1], q, desc))
+        return found
+
+    def claim(p, control):
+        ports, rng = _ports_of(control)
+        p["browser_control_port"] = control
+        p["browser_relay_port"] = control + 1
+        p["browser_cdp_range"] = list(rng)
+        listening[control] = "%s browser control port" % p["label"]
+        listening[control + 1] = "%s extension relay port" % p["label"]
+        cdp.append((rng, "%s browser CDP range" % p["label"]))
+
+    browsers = [p for p in planned if p["browser"]]
+    for p in [q for q in browsers if q["browser_control_port"] is not None]:
+        found = conflicts(p["browser_control_port"], p["label"])
+        if found:
+            errors.append("%s.browser_control_port %d clashes with %s" % (p["label"], p["browser_control_port"], "; ".join(found)))
+        claim(p, p["browser_control_port"])
+    for p in sorted([q for q in browsers if q["browser_control_port"] is None], key=lambda q: q["port"]):
+        candidates = [p["port"] + 2] + [d["browser_port_start"] + k * d["browser_port_step"] for k in range(0, 200)]
+        for control in candidates:
+            if 1024 <= control <= 65535 - CDP_OFFSET - CDP_SPAN and not conflicts(control, p["label"]):
+                claim(p, control)
+                break
+        else:
+            errors.append("%s: no free browser control port found; set browser_control_port or browser: false" % p["label"])
+    for p in planned:
+        if not p["browser"]:
+            p["browser_control_port"] = None
+            p["browser_relay_port"] = None
+            p["browser_cdp_range"] = None
+        p["listen_ports"] = sorted(x for x in (p["port"], p.get("browser_control_port"), p.get("browser_relay_port")) if x)
+    # A gateway port inside another profile's CDP range (explicit layouts) cannot be fixed by the role.
+    for p in planned:
+        for rng, desc in cdp:
+            if rng[0] <= p["port"] <= rng[1] and not desc.startswith(p["label"] + " "):
+                errors.append("%s.port %d lies inside %s %d-%d; move the gateway port or set browser_control_port"
+                              % (p["label"], p["port"], desc, rng[0], rng[1]))
+    return {"profiles": planned, "errors": errors}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"profiles_plan": profiles_plan}

@@ -1,0 +1,367 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) homelab.clawdbot maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure helpers shared by the pairing modules (device_pairing[_info], dm_pairing[_info]).
+
+Device pairing (contract 4): ``devices list --json`` is an RPC of the running gateway; the
+helpers here summarise its output (never returning tokens) and turn a failed call into a
+message that names the profile, the gateway URL and the systemd unit.
+
+DM pairing (contract 5): the CLI works directly on ``<credentials>/<channel>-pairing.json`` and
+``<channel>-allowFrom.json``, and ``pairing list`` *creates* the pairing file, so listing is done
+here by reading the files, applying the CLI's rules (1 h TTL from ``createdAt``; an unparsable
+``createdAt`` counts as expired; codes compared upper-cased).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import errno
+import json
+import os
+import re
+
+from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli import first_error_line
+
+# ---------------------------------------------------------------------------------------------
+# generic
+
+# Env var prefixes the CLI reads, by flavour, most specific first (contract 1.2 / 7).
+_ENV_PREFIXES = {
+    "clawdbot": ("CLAWDBOT",),
+    "moltbot": ("MOLTBOT", "CLAWDBOT"),
+    "openclaw": ("OPENCLAW", "CLAWDBOT"),
+}
+
+_UNIT_PREFIX = {"clawdbot": "clawdbot-gateway", "moltbot": "moltbot-gateway", "openclaw": "openclaw-gateway"}
+
+
+def profile_label(cli):
+    return cli.profile or "default"
+
+
+def is_default_profile(cli):
+    return not cli.profile or cli.profile.lower() == "default"
+
+
+def service_name(cli):
+    """The gateway's systemd user unit for the runner's profile (contract 1.3)."""
+    base = _UNIT_PREFIX.get(cli.flavour, "clawdbot-gateway")
+    if is_default_profile(cli):
+        return "%s.service" % base
+    return "%s-%s.service" % (base, cli.profile)
+
+
+def cli_env_value(cli, suffix, environ=None):
+    """The value of ``<PREFIX>_<suffix>`` as the CLI will see it (``cli_env`` beats the process env)."""
+    environ = os.environ if environ is None else environ
+    for prefix in _ENV_PREFIXES.get(cli.flavour, ("CLAWDBOT",)):
+        name = "%s_%s" % (prefix, suffix)
+        value = cli.extra_env.get(name)
+        if value is None:
+            value = environ.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def _expand_home(path, home):
+    if path == "~":
+        return home
+    if path.startswith("~/"):
+        return os.path.join(home, path[2:])
+    return path
+
+
+def resolve_state_dir(cli, environ=None):
+    """State dir honouring ``*_STATE_DIR`` overrides (``~`` is the gateway user's home)."""
+    value = cli_env_value(cli, "STATE_DIR", environ)
+    if value:
+        return os.path.abspath(_expand_home(value, cli.home))
+    return cli.state_dir
+
+
+def resolve_credentials_dir(cli, environ=None):
+    """Where the DM pairing stores live: ``*_OAUTH_DIR`` or ``<stateDir>/credentials``."""
+    value = cli_env_value(cli, "OAUTH_DIR", environ)
+    if value:
+        return os.path.abspath(_expand_home(value, cli.home))
+    return os.path.join(resolve_state_dir(cli, environ), "credentials")
+
+
+# ---------------------------------------------------------------------------------------------
+# device pairing (contract 4)
+
+DEVICE_PENDING_TTL_SECONDS = 300
+
+_UNREACHABLE_MARKERS = ("gateway closed (1006", "econnrefused", "connect failed", "ehostunreach",
+                        "enotfound", "etimedout", "gateway timeout")
+
+
+def is_gateway_unreachable(text):
+    text = (text or "").lower()
+    return any(marker in text for marker in _UNREACHABLE_MARKERS)
+
+
+def is_unknown_request(text):
+    return "unknown requestid" in (text or "").lower()
+
+
+def gateway_target(text):
+    """``Gateway target: ws://…`` as printed by the CLI after an RPC failure."""
+    m = re.search(r"Gateway target:\s*(\S+)", text or "")
+    return m.group(1) if m else None
+
+
+def gateway_failure_message(cli, err, port=None):
+    """A one-line message for a failed gateway RPC (no stack trace)."""
+    text = "%s\n%s" % (err.stderr or "", err.stdout or "")
+    reason = first_error_line(err.stderr or err.stdout) or err.msg
+    reason = cli.redact(reason)
+    if is_gateway_unreachable(text):
+        url = cli.gateway_url or gateway_target(text)
+        if not url:
+            url = "ws://127.0.0.1:%d" % port if port else "the profile's configured port"
+        return ("the gateway of profile %s is not reachable at %s: %s \u2014 is %s running?"
+                % (profile_label(cli), url, reason, service_name(cli)))
+    if "pairing required" in text:
+        return ("the gateway of profile %s refused this CLI: %s (its device identity "
+                "~/.clawdbot/identity is not paired with that gateway; a loopback connection on the "
+                "gateway host pairs automatically)" % (profile_label(cli), reason))
+    if "unauthorized" in text.lower():
+        return ("the gateway of profile %s rejected the credentials: %s (check gateway_token)"
+                % (profile_label(cli), reason))
+    return "devices call failed on profile %s: %s" % (profile_label(cli), reason)
+
+
+def normalise_device_listing(data):
+    """Validate ``devices list --json`` output; returns ``{'pending': [...], 'paired': [...]}``."""
+    if not isinstance(data, dict):
+        raise ValueError("devices list --json did not return an object")
+    out = {}
+    for key in ("pending", "paired"):
+        value = data.get(key) or []
+        if isinstance(value, dict):  # on-disk shape (keyed by id); the RPC returns arrays
+            value = list(value.values())
+        if not isinstance(value, list):
+            raise ValueError("devices list --json: '%s' is not a list" % key)
+        out[key] = [entry for entry in value if isinstance(entry, dict)]
+    out["pending"].sort(key=lambda e: e.get("ts") or 0, reverse=True)
+    return out
+
+
+def age_seconds(entry, now_ms):
+    ts = entry.get("ts")
+    if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        return None
+    return max(0, int((now_ms - ts) // 1000))
+
+
+def summarise_pending(entry, now_ms):
+    return dict(
+        requestId=entry.get("requestId"),
+        deviceId=entry.get("deviceId"),
+        clientId=entry.get("clientId"),
+        clientMode=entry.get("clientMode"),
+        platform=entry.get("platform"),
+        role=entry.get("role"),
+        scopes=list(entry.get("scopes") or []),
+        remoteIp=entry.get("remoteIp"),
+        ageSeconds=age_seconds(entry, now_ms),
+        displayName=entry.get("displayName"),
+        isRepair=bool(entry.get("isRepair")),
+    )
+
+
+def summarise_paired(entry):
+    tokens = entry.get("tokens")
+    return dict(
+        deviceId=entry.get("deviceId"),
+        clientId=entry.get("clientId"),
+        platform=entry.get("platform"),
+        role=entry.get("role"),
+        remoteIp=entry.get("remoteIp"),
+        approvedAtMs=entry.get("approvedAtMs"),
+        tokenCount=len(tokens) if isinstance(tokens, (list, dict)) else 0,
+    )
+
+
+def describe_candidate(entry, now_ms):
+    age = age_seconds(entry, now_ms)
+    return "requestId=%s clientId=%s remoteIp=%s age=%s" % (
+        entry.get("requestId"), entry.get("clientId"), entry.get("remoteIp") or "-",
+        "%ds" % age if age is not None else "?")
+
+
+# ---------------------------------------------------------------------------------------------
+# DM pairing (contract 5)
+
+DM_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+DM_CODE_LENGTH = 8
+DM_PENDING_TTL_MS = 60 * 60 * 1000
+CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_CODE_RE = re.compile(r"^[%s]{%d}$" % (DM_CODE_ALPHABET, DM_CODE_LENGTH))
+
+_ISO_RE = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}:?\d{2})?\s*$")
+
+
+def validate_channel(channel):
+    """Returns an error message or None."""
+    if not isinstance(channel, str) or not CHANNEL_RE.match(channel):
+        return ("channel must match ^[a-z][a-z0-9_-]{0,63}$ (e.g. telegram, whatsapp, discord), got %r"
+                % (channel,))
+    return None
+
+
+def normalise_code(code):
+    """Returns (CODE, error message or None)."""
+    value = (code or "").strip().upper()
+    if not _CODE_RE.match(value):
+        return value, ("code must be %d characters from %s (case-insensitive; no 0, 1, I or O), got %r"
+                       % (DM_CODE_LENGTH, DM_CODE_ALPHABET, code))
+    return value, None
+
+
+def parse_iso_ms(value):
+    """ms since epoch for an ISO-8601 timestamp as the CLI writes it (``toISOString``); None if unparsable."""
+    if not isinstance(value, str):
+        return None
+    m = _ISO_RE.match(value)
+    if not m:
+        return None
+    year, month, day, hour, minute, second, frac, tz = m.groups()
+    try:
+        parts = (int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+        if not (1 <= parts[1] <= 12 and 1 <= parts[2] <= 31 and parts[3] <= 24 and parts[4] <= 59 and parts[5] <= 59):
+            return None
+        seconds = calendar.timegm(parts + (0, 0, 0))
+    except (ValueError, OverflowError):
+        return None
+    ms = seconds * 1000 + (int((frac or "0")[:3].ljust(3, "0")) if frac else 0)
+    if tz and tz not in ("Z", "z"):
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        ms -= sign * (int(digits[:2]) * 60 + int(digits[2:])) * 60 * 1000
+    return ms
+
+
+def dm_store_paths(credentials_dir, channel):
+    return (os.path.join(credentials_dir, "%s-pairing.json" % channel),
+            os.path.join(credentials_dir, "%s-allowFrom.json" % channel))
+
+
+def read_json_store(path):
+    """(value, exists). Missing file -> (None, False). Raises ValueError/OSError with a readable message."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except (IOError, OSError) as exc:
+        if getattr(exc, "errno", None) in (errno.ENOENT, errno.ENOTDIR):
+            return None, False
+        raise OSError("cannot read %s: %s (run the module as root or as the gateway user)"
+                      % (path, getattr(exc, "strerror", None) or exc))
+    try:
+        return json.loads(raw.decode("utf-8")), True
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("%s is not valid JSON (%s); fix or remove it before pairing" % (path, exc))
+
+
+def is_dm_request_expired(entry, now_ms):
+    created = parse_iso_ms(entry.get("createdAt"))
+    if not created:
+        return True
+    return now_ms - created > DM_PENDING_TTL_MS
+
+
+def dm_pending_requests(store, now_ms):
+    """Pending requests as the CLI's approve sees them: well-formed and not expired, oldest first."""
+    reqs = store.get("requests") if isinstance(store, dict) else None
+    if not isinstance(reqs, list):
+        return []
+    out = []
+    for entry in reqs:
+        if not isinstance(entry, dict):
+            continue
+        if not isinstance(entry.get("id"), str) or not isinstance(entry.get("code"), str):
+            continue
+        if not isinstance(entry.get("createdAt"), str) or is_dm_request_expired(entry, now_ms):
+            continue
+        out.append(entry)
+    out.sort(key=lambda e: e.get("createdAt"))
+    return out
+
+
+def dm_expired_count(store, now_ms):
+    reqs = store.get("requests") if isinstance(store, dict) else None
+    if not isinstance(reqs, list):
+        return 0
+    return len([e for e in reqs if isinstance(e, dict) and is_dm_request_expired(e, now_ms)])
+
+
+def normalise_allow_entry(channel, entry):
+    value = str(entry).strip()
+    if not value or value == "*":
+        return ""
+    prefixes = {"telegram": r"^(telegram|tg):", "signal": r"^signal:", "discord": r"^(discord|user):",
+                "slack": r"^(slack|user):", "matrix": r"^(matrix|user):"}
+    pattern = prefixes.get(channel)
+    if pattern:
+        value = re.sub(pattern, "", value, flags=re.IGNORECASE)
+    return value
+
+
+def dm_allow_from(store, channel):
+    values = store.get("allowFrom") if isinstance(store, dict) else None
+    if not isinstance(values, list):
+        return []
+    out = []
+    for value in values:
+        if isinstance(value, (dict, list)) or value is None:
+            continue
+        norm = normalise_allow_entry(channel, value)
+        if norm and norm not in out:
+            out.append(norm)
+    return out
+
+
+def find_dm_request(pending, code):
+    code = (code or "").strip().upper()
+    for entry in pending:
+        if str(entry.get("code", "")).upper() == code:
+            return entry
+    return None
+
+
+def summarise_dm_request(entry, now_ms):
+    created = parse_iso_ms(entry.get("createdAt"))
+    expires_in = None
+    if created:
+        expires_in = max(0, int((created + DM_PENDING_TTL_MS - now_ms) // 1000))
+    meta = entry.get("meta")
+    return dict(
+        id=entry.get("id"),
+        code=str(entry.get("code", "")).upper(),
+        createdAt=entry.get("createdAt"),
+        lastSeenAt=entry.get("lastSeenAt"),
+        meta=dict(meta) if isinstance(meta, dict) else {},
+        expiresInSeconds=expires_in,
+    )
+
+
+def read_dm_state(credentials_dir, channel, now_ms):
+    """Read both stores without creating anything. Raises OSError/ValueError with readable messages."""
+    pairing_path, allow_path = dm_store_paths(credentials_dir, channel)
+    store, _exists = read_json_store(pairing_path)
+    allow, _exists = read_json_store(allow_path)
+    return dict(
+        pairing_file=pairing_path,
+        allow_from_file=allow_path,
+        pending_entries=dm_pending_requests(store, now_ms),
+        expired_count=dm_expired_count(store, now_ms),
+        allow_from=dm_allow_from(allow, channel),
+    )

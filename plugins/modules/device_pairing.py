@@ -1,0 +1,595 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) homelab.clawdbot maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: device_pairing
+short_description: Approve or reject pending Clawdbot device pairing requests (Control UI, CLI, nodes)
+description:
+  - Approves or rejects pending device pairing requests of one profile's Clawdbot gateway, such as the
+    Control UI opened from another machine, a remote CLI or a node.
+  - Runs C(devices list --json) once, decides which pending requests are meant, then runs
+    C(devices approve <requestId> --json) or C(devices reject <requestId> --json) once per chosen request.
+    Every CLI call costs a few seconds; the result is built from the list and the approve/reject
+    responses without listing again.
+  - The C(devices) commands are RPCs of the running gateway, so the gateway service of the profile must be
+    running. The gateway keeps pending requests for 5 minutes only; a client that retries later gets a new
+    request id.
+  - Select requests by O(request_id), or by the selectors O(client_id), O(remote_ip), O(device_id) and
+    O(role) (all given selectors must match). Without O(newest) or O(all_matching), exactly one pending
+    request must match, otherwise the module fails and lists the candidates.
+  - Tokens are never returned; paired devices only report a token count.
+version_added: 0.1.0
+author: Homelab Clawdbot maintainers (@homelab-clawdbot)
+requirements:
+  - The Clawdbot CLI (C(clawdbot), C(moltbot) or C(openclaw)) installed for the gateway user.
+  - The gateway of the profile running (C(devices) commands are gateway RPCs).
+  - C(runuser) (util-linux) when the module runs as root for another O(user).
+options:
+  state:
+    description:
+      - V(approved) approves the selected pending requests, V(rejected) rejects them.
+    type: str
+    choices: [approved, rejected]
+    default: approved
+  request_id:
+    description:
+      - The request id shown by the Control UI (C(pairing required)) or C(devices list).
+      - Mutually exclusive with O(client_id), O(remote_ip), O(role), O(newest) and O(all_matching).
+        O(device_id) may be combined with it; it must then match the request's device, and when the
+        request is no longer pending but the device is already paired the module reports no change.
+      - With O(state=approved), a request id that is not pending (expired, already used or mistyped) fails
+        with guidance. With O(state=rejected) it is reported as unchanged, with a warning.
+    type: str
+  client_id:
+    description:
+      - Select pending requests by client id, for example V(clawdbot-control-ui) (the browser Control UI;
+        V(moltbot-control-ui) or V(openclaw-control-ui) for the renamed CLIs), V(cli) or V(node).
+    type: str
+  remote_ip:
+    description:
+      - Select pending requests by the client's address as seen by the gateway (C(remoteIp)).
+    type: str
+  device_id:
+    description:
+      - Select pending requests by device id (the device's public key fingerprint).
+      - When no matching request is pending and this device is already paired, nothing changes.
+    type: str
+  role:
+    description:
+      - Select pending requests by requested role (C(role) or one of C(roles)), for example V(operator)
+        or V(node).
+    type: str
+  newest:
+    description:
+      - When several pending requests match, act on the newest one only.
+      - May be used without other selectors to act on the newest pending request of the gateway.
+      - Mutually exclusive with O(all_matching) and O(request_id).
+    type: bool
+    default: false
+  all_matching:
+    description:
+      - Act on every pending request that matches the selectors. Without any selector this means every
+        pending request of the gateway, which must be asked for explicitly with this option.
+      - When nothing matches, the module reports no change instead of failing.
+      - Mutually exclusive with O(newest) and O(request_id).
+    type: bool
+    default: false
+  port:
+    description:
+      - The gateway port of the profile. Only used to name the gateway address in the error message when
+        the gateway is not reachable; the CLI finds the profile's port itself.
+    type: int
+  profile:
+    description:
+      - The Clawdbot profile (C(--profile), placed before the subcommand). Omit it, or use V(default), for
+        the default profile (state dir C(~/.clawdbot)).
+    type: str
+  user:
+    description:
+      - The gateway user to run the CLI as. When the module runs as root and this names another user, the
+        CLI runs through C(runuser -u <user> --).
+      - Defaults to the user running the module.
+    type: str
+  binary:
+    description:
+      - Path of the CLI executable. Defaults to C(~/.clawdbot/bin/clawdbot) in the gateway user's home.
+      - The flavour (clawdbot, moltbot, openclaw) is derived from the file name; it selects the env var
+        prefix and the systemd unit name used in messages.
+    type: path
+  cli_env:
+    description:
+      - Extra environment variables for the CLI, for example C(CLAWDBOT_STATE_DIR).
+    type: dict
+    default: {}
+  gateway_url:
+    description:
+      - Gateway WebSocket URL passed as C(--url). Normally not needed, the CLI targets the profile's gateway.
+    type: str
+  gateway_token:
+    description:
+      - Gateway token. Passed through the environment (C(CLAWDBOT_GATEWAY_TOKEN), C(OPENCLAW_GATEWAY_TOKEN)
+        for openclaw), never on the command line.
+      - Normally not needed on the gateway host, where the CLI reads the token from the profile's config.
+    type: str
+  timeout:
+    description:
+      - Timeout of each gateway RPC in seconds, passed to the C(devices) commands as C(--timeout) in
+        milliseconds.
+    type: int
+    default: 30
+attributes:
+  check_mode:
+    description: Lists the requests (a read-only RPC) and reports what would be approved or rejected; no approve/reject call is made.
+    support: full
+  diff_mode:
+    description: Shows pending request ids and paired device ids before and after.
+    support: full
+  platform:
+    description: Target OS family.
+    support: full
+    platforms: posix
+notes:
+  - A request that expired or was already approved cannot be mapped back to its device from the list output,
+    so approving a stale O(request_id) fails unless O(device_id) is given and already paired.
+  - Approving grants the device the role and scopes it asked for (see RV(pending[].scopes)).
+seealso:
+  - module: homelab.clawdbot.device_pairing_info
+  - module: homelab.clawdbot.dm_pairing
+"""
+
+EXAMPLES = r"""
+- name: Approve the pending Control UI request of profile personal
+  homelab.clawdbot.device_pairing:
+    profile: personal
+    user: clawdbot
+    client_id: clawdbot-control-ui
+
+- name: Approve the newest Control UI request coming from the laptop
+  homelab.clawdbot.device_pairing:
+    profile: personal
+    user: clawdbot
+    client_id: clawdbot-control-ui
+    remote_ip: 100.101.102.103
+    newest: true
+
+- name: Approve one request by id (as shown by the Control UI), idempotent once the device is paired
+  homelab.clawdbot.device_pairing:
+    profile: personal
+    user: clawdbot
+    request_id: 21043250-ab50-42e2-b879-29f686d15832
+    device_id: 6fa7e9e7f0d1bf5bccb8762808e1c2f3af8862ebc23485b6ff4779412a0de84d
+
+- name: Reject every pending node request
+  homelab.clawdbot.device_pairing:
+    profile: personal
+    user: clawdbot
+    state: rejected
+    role: node
+    all_matching: true
+
+- name: Approve everything that is pending (explicit)
+  homelab.clawdbot.device_pairing:
+    profile: work
+    user: clawdbot
+    all_matching: true
+    port: 19100
+  register: pairing
+"""
+
+RETURN = r"""
+approved:
+  description: Requests approved (or, in check mode, that would be approved).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - requestId: 21043250-ab50-42e2-b879-29f686d15832
+      deviceId: 6fa7e9e7f0d1bf5bccb8762808e1c2f3af8862ebc23485b6ff4779412a0de84d
+      clientId: clawdbot-control-ui
+      remoteIp: 172.17.0.2
+      role: operator
+rejected:
+  description: Requests rejected (or, in check mode, that would be rejected). Same keys as RV(approved).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+pending:
+  description: Requests still pending after this run (newest first).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    requestId:
+      description: Request id.
+      type: str
+    deviceId:
+      description: Device id.
+      type: str
+    clientId:
+      description: Client id, for example C(clawdbot-control-ui) or C(cli).
+      type: str
+    clientMode:
+      description: Client mode, for example C(webchat) or C(cli).
+      type: str
+    platform:
+      description: Client platform.
+      type: str
+    role:
+      description: Requested role.
+      type: str
+    scopes:
+      description: Requested scopes.
+      type: list
+      elements: str
+    remoteIp:
+      description: Client address as seen by the gateway (absent for local clients in newer versions).
+      type: str
+    ageSeconds:
+      description: Seconds since the request was created (requests expire after 300 s).
+      type: int
+    displayName:
+      description: Optional display name of the device.
+      type: str
+    isRepair:
+      description: Whether the request re-pairs an already known device.
+      type: bool
+  sample:
+    - requestId: 63d81ab5-1c6e-4d0a-9f0e-0d6b7f0f3a11
+      deviceId: 167a37f3c0d2e4b6a8f0e1d2c3b4a5968778695a4b3c2d1e0f9e8d7c6b5a4938
+      clientId: cli
+      clientMode: cli
+      platform: linux
+      role: operator
+      scopes: [operator.admin]
+      remoteIp: 172.17.0.2
+      ageSeconds: 42
+      displayName: null
+      isRepair: false
+paired:
+  description: Paired devices after this run (newly approved first). Tokens are never returned.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    deviceId:
+      description: Device id.
+      type: str
+    clientId:
+      description: Client id.
+      type: str
+    platform:
+      description: Platform.
+      type: str
+    role:
+      description: Role.
+      type: str
+    remoteIp:
+      description: Address at pairing time.
+      type: str
+    approvedAtMs:
+      description: Approval time, ms since epoch (null for a would-be approval in check mode).
+      type: int
+    tokenCount:
+      description: Number of device tokens issued.
+      type: int
+  sample:
+    - deviceId: 0e1d86d3a6f14b2c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c
+      clientId: cli
+      platform: linux
+      role: operator
+      remoteIp: 127.0.0.1
+      approvedAtMs: 1795526926294
+      tokenCount: 1
+cli_calls:
+  description: Number of CLI invocations made (one list plus one per approval/rejection).
+  returned: always
+  type: int
+  sample: 2
+msg:
+  description: What was done.
+  returned: always
+  type: str
+  sample: "approved 1 request(s) on profile personal: 21043250-ab50-42e2-b879-29f686d15832 (clawdbot-control-ui from 172.17.0.2)"
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli import (
+    CLI_ARGUMENT_SPEC,
+    CLIError,
+    ClawdbotCLI,
+)
+from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_pairing import (
+    describe_candidate,
+    gateway_failure_message,
+    is_unknown_request,
+    normalise_device_listing,
+    profile_label,
+    summarise_paired,
+    summarise_pending,
+)
+
+SELECTOR_FIELDS = (("client_id", "clientId"), ("remote_ip", "remoteIp"), ("device_id", "deviceId"), ("role", "role"))
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def selector_from_params(params):
+    return dict((key, params.get(key)) for key, _field in SELECTOR_FIELDS if params.get(key) is not None)
+
+
+def validate_params(params):
+    """Option combinations AnsibleModule cannot express (booleans count only when true). Returns msg or None."""
+    if params.get("request_id") is not None:
+        clash = [k for k in ("client_id", "remote_ip", "role") if params.get(k) is not None]
+        clash += [k for k in ("newest", "all_matching") if params.get(k)]
+        if clash:
+            return "request_id is mutually exclusive with %s" % ", ".join(clash)
+        if not params["request_id"].strip():
+            return "request_id must not be empty"
+    if params.get("newest") and params.get("all_matching"):
+        return "newest and all_matching are mutually exclusive"
+    if (params.get("request_id") is None and not selector_from_params(params)
+            and not params.get("newest") and not params.get("all_matching")):
+        return ("nothing selects a pairing request: give request_id, a selector (client_id, remote_ip, "
+                "device_id, role), newest: true, or all_matching: true to act on every pending request")
+    return None
+
+
+def entry_matches(entry, selector):
+    """True when a pending or paired entry matches every given selector value."""
+    for key, field in SELECTOR_FIELDS:
+        want = selector.get(key)
+        if want is None:
+            continue
+        if key == "role":
+            roles = entry.get("roles") if isinstance(entry.get("roles"), list) else []
+            if entry.get("role") != want and want not in roles:
+                return False
+        elif entry.get(field) != want:
+            return False
+    return True
+
+
+def select_requests(listing, selector):
+    """Pending requests matching the selector, newest first."""
+    return [e for e in listing["pending"] if entry_matches(e, selector)]
+
+
+def describe_selector(selector, newest=False):
+    parts = ["%s=%s" % (k, selector[k]) for k, _f in SELECTOR_FIELDS if k in selector]
+    if newest:
+        parts.append("newest")
+    return ", ".join(parts) if parts else "(any)"
+
+
+def not_pending_message(request_id, profile):
+    return ("request %s is not pending on profile %s (requests expire after 5 minutes and get a new id on "
+            "the next attempt): reload the Control UI tab (or re-run the client) to create a fresh request, "
+            "then run this again" % (request_id, profile))
+
+
+def plan_action(listing, state, request_id=None, selector=None, newest=False, all_matching=False,
+                now=0, profile="default"):
+    """Decide which pending requests to act on.
+
+    Returns a dict: ``targets`` (pending entries), ``msg`` (for a no-op), ``warning`` (optional) and
+    ``fail`` (None or a dict with ``msg``/``candidates``).
+    """
+    selector = dict(selector or {})
+    paired_ids = set(p.get("deviceId") for p in listing["paired"])
+    plan = dict(targets=[], msg=None, warning=None, fail=None)
+
+    if request_id is not None:
+        found = [e for e in listing["pending"] if e.get("requestId") == request_id]
+        device_id = selector.get("device_id")
+        if found:
+            entry = found[0]
+            if device_id is not None and entry.get("deviceId") != device_id:
+                plan["fail"] = dict(msg="request %s on profile %s belongs to device %s, not to device_id %s"
+                                    % (request_id, profile, entry.get("deviceId"), device_id))
+                return plan
+            plan["targets"] = [entry]
+            return plan
+        if state == "approved":
+            if device_id is not None and device_id in paired_ids:
+                plan["msg"] = ("device %s is already paired on profile %s (request %s is no longer pending)"
+                               % (device_id, profile, request_id))
+                return plan
+            plan["fail"] = dict(msg=not_pending_message(request_id, profile), kind="not_pending")
+            return plan
+        plan["msg"] = "request %s is not pending on profile %s: nothing to reject" % (request_id, profile)
+        plan["warning"] = ("request %s is not pending on profile %s (expired, already handled, or mistyped)"
+                           % (request_id, profile))
+        return plan
+
+    matches = select_requests(listing, selector)
+    what = describe_selector(selector)
+    if not matches:
+        if state == "approved":
+            paired = [p for p in listing["paired"] if selector and entry_matches(p, selector)]
+            if paired:
+                plan["msg"] = ("already paired on profile %s: %s (no pending request matches %s)"
+                               % (profile, ", ".join(str(p.get("deviceId")) for p in paired), what))
+                return plan
+            if all_matching:
+                plan["msg"] = "no pending request matches %s on profile %s" % (what, profile)
+                return plan
+            candidates = [describe_candidate(e, now) for e in listing["pending"]]
+            plan["fail"] = dict(
+                msg=("no pending device pairing request matches %s on profile %s (requests expire after "
+                     "5 minutes): reload the Control UI tab (or re-run the client) to create a fresh request, "
+                     "then run this again. Pending: %s" % (what, profile, "; ".join(candidates) or "none")),
+                kind="no_match")
+            return plan
+        plan["msg"] = "no pending request matches %s on profile %s: nothing to reject" % (what, profile)
+        return plan
+
+    if len(matches) == 1 or all_matching:
+        plan["targets"] = matches
+    elif newest:
+        plan["targets"] = matches[:1]
+    else:
+        candidates = [describe_candidate(e, now) for e in matches]
+        plan["fail"] = dict(
+            msg=("%d pending requests match %s on profile %s; narrow the selector (request_id, remote_ip, "
+                 "device_id), or set newest: true or all_matching: true. Candidates: %s"
+                 % (len(matches), what, profile, "; ".join(candidates))),
+            kind="ambiguous", candidates=matches)
+    return plan
+
+
+def acted_summary(entry, response=None):
+    device = response.get("device") if isinstance(response, dict) else None
+    if not isinstance(device, dict):
+        device = {}
+    out = dict(requestId=entry.get("requestId"))
+    for key in ("deviceId", "clientId", "remoteIp", "role"):
+        out[key] = device.get(key, entry.get(key))
+    if isinstance(response, dict) and response.get("deviceId") and not device:
+        out["deviceId"] = response.get("deviceId")
+    return out
+
+
+def build_after(listing, approved, rejected, approve_responses, now):
+    """Pending/paired summaries after the run, without listing again."""
+    acted = set(a["requestId"] for a in approved) | set(r["requestId"] for r in rejected)
+    pending = [summarise_pending(e, now) for e in listing["pending"] if e.get("requestId") not in acted]
+    new_paired = []
+    for entry, response in approve_responses:
+        device = response.get("device") if isinstance(response, dict) else None
+        if isinstance(device, dict):
+            new_paired.append(summarise_paired(device))
+        else:  # check mode: what the approval would produce
+            summary = summarise_paired(entry)
+            summary["approvedAtMs"] = None
+            new_paired.append(summary)
+    new_ids = set(p["deviceId"] for p in new_paired)
+    paired = new_paired + [summarise_paired(p) for p in listing["paired"] if p.get("deviceId") not in new_ids]
+    return pending, paired
+
+
+def diff_state(pending, paired):
+    return dict(pending=[p["requestId"] for p in pending], paired=[p["deviceId"] for p in paired])
+
+
+def argument_spec():
+    spec = dict(CLI_ARGUMENT_SPEC)
+    spec.update(
+        state=dict(type="str", default="approved", choices=["approved", "rejected"]),
+        request_id=dict(type="str"),
+        client_id=dict(type="str"),
+        remote_ip=dict(type="str"),
+        device_id=dict(type="str"),
+        role=dict(type="str"),
+        newest=dict(type="bool", default=False),
+        all_matching=dict(type="bool", default=False),
+        port=dict(type="int"),
+    )
+    return spec
+
+
+def rpc_args(module):
+    return ["--timeout", str(int(module.params["timeout"] or 30) * 1000)]
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    p = module.params
+    error = validate_params(p)
+    if error:
+        module.fail_json(msg=error)
+
+    cli = ClawdbotCLI.from_params(module)
+    profile = profile_label(cli)
+    state = p["state"]
+    now = now_ms()
+
+    def fail_call(err, **extra):
+        result = dict(msg=gateway_failure_message(cli, err, p["port"]), rc=err.rc, cmd=err.cmd,
+                      cli_calls=len(cli.calls))
+        result.update(extra)
+        module.fail_json(**result)
+
+    try:
+        data = cli.run_json(["devices", "list"] + rpc_args(module), with_gateway=True)
+    except CLIError as err:
+        fail_call(err, changed=False)
+    try:
+        listing = normalise_device_listing(data)
+    except ValueError as exc:
+        module.fail_json(msg="%s (profile %s)" % (exc, profile), cli_calls=len(cli.calls))
+
+    plan = plan_action(listing, state, request_id=p["request_id"], selector=selector_from_params(p),
+                       newest=p["newest"], all_matching=p["all_matching"], now=now, profile=profile)
+    before_pending = [summarise_pending(e, now) for e in listing["pending"]]
+    before_paired = [summarise_paired(e) for e in listing["paired"]]
+
+    if plan["fail"]:
+        module.fail_json(msg=plan["fail"]["msg"], changed=False, approved=[], rejected=[],
+                         pending=before_pending, paired=before_paired,
+                         candidates=[summarise_pending(e, now) for e in plan["fail"].get("candidates", [])],
+                         cli_calls=len(cli.calls))
+    if plan["warning"]:
+        module.warn(plan["warning"])
+
+    approved, rejected, approve_responses = [], [], []
+    verb = "approve" if state == "approved" else "reject"
+    for entry in plan["targets"]:
+        rid = entry.get("requestId")
+        response = None
+        if not module.check_mode:
+            try:
+                response = cli.run_json(["devices", verb, rid] + rpc_args(module), with_gateway=True)
+            except CLIError as err:
+                if is_unknown_request(err.stderr) or is_unknown_request(err.msg):
+                    if state == "rejected":
+                        module.warn("request %s disappeared before it could be rejected (expired or handled "
+                                    "elsewhere)" % rid)
+                        continue
+                    pending, paired = build_after(listing, approved, rejected, approve_responses, now)
+                    module.fail_json(msg=not_pending_message(rid, profile), changed=bool(approved),
+                                     approved=approved, rejected=rejected,
+                                     pending=[x for x in pending if x["requestId"] != rid], paired=paired,
+                                     cli_calls=len(cli.calls))
+                pending, paired = build_after(listing, approved, rejected, approve_responses, now)
+                fail_call(err, changed=bool(approved or rejected), approved=approved, rejected=rejected,
+                          pending=pending, paired=paired, stderr=cli.redact(err.stderr))
+        if state == "approved":
+            approved.append(acted_summary(entry, response))
+            approve_responses.append((entry, response))
+        else:
+            rejected.append(acted_summary(entry, response))
+
+    pending, paired = build_after(listing, approved, rejected, approve_responses, now)
+    acted = approved or rejected
+    if acted:
+        prefix = "would %s" % verb if module.check_mode else "%s" % ("approved" if state == "approved" else "rejected")
+        msg = "%s %d request(s) on profile %s: %s" % (
+            prefix, len(acted), profile,
+            ", ".join("%s (%s from %s)" % (a["requestId"], a.get("clientId"), a.get("remoteIp") or "-")
+                      for a in acted))
+    else:
+        msg = plan["msg"] or "nothing to do on profile %s" % profile
+
+    result = dict(changed=bool(acted), msg=msg, approved=approved, rejected=rejected, pending=pending,
+                  paired=paired, cli_calls=len(cli.calls))
+    if module._diff:
+        result["diff"] = dict(before=diff_state(before_pending, before_paired), after=diff_state(pending, paired))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

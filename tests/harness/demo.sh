@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `make demo`: a local VM102 stand-in. Starts (or reuses) the systemd container vm102-demo with SSH
+# published on a loopback port, runs playbooks/site.yml against inventories/demo over SSH (as VM105
+# does against VM102), then shows what runs and how to reach it.
+# Usage: demo.sh up|destroy
+# shellcheck source=tests/harness/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+NAME=vm102-demo
+PORT="${DEMO_SSH_PORT:-2222}"
+KEY="$CACHE_DIR/demo/id_ed25519"
+IMAGE="homelab-clawdbot/debian12-systemd:test"
+
+destroy() {
+  docker rm -f "$NAME" >/dev/null 2>&1 && info "removed $NAME" || info "$NAME does not exist"
+}
+
+ssh_demo() {
+  ssh -q -p "$PORT" -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+    admin@127.0.0.1 "$@"
+}
+
+up() {
+  stage "demo: toolchain, docker, image, Node tarball"
+  "$HARNESS_DIR/ensure-venv.sh"
+  activate_venv
+  "$HARNESS_DIR/ensure-host.sh"
+  "$HARNESS_DIR/build-image.sh"
+  HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
+  export HOMELAB_CLAWDBOT_NODE_TARBALL
+
+  stage "demo: container $NAME (SSH on 127.0.0.1:$PORT)"
+  mkdir -p "$(dirname "$KEY")"
+  [ -f "$KEY" ] || ssh-keygen -q -t ed25519 -N '' -C vm105-demo -f "$KEY"
+  if [ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" != "true" ]; then
+    docker rm -f "$NAME" >/dev/null 2>&1 || true
+    docker run -d --name "$NAME" --hostname "$NAME" \
+      --cap-add SYS_ADMIN --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+      --tmpfs /run --tmpfs /run/lock -p "127.0.0.1:$PORT:22" "$IMAGE" /lib/systemd/systemd >/dev/null
+    info "started $NAME"
+  else
+    info "reusing the running $NAME"
+  fi
+  # The admin account VM105 uses (sudo), with our key.
+  docker exec -i "$NAME" bash -s "$(cat "$KEY.pub")" <<'SH'
+set -e
+for _ in $(seq 1 30); do systemctl is-system-running --quiet 2>/dev/null && break; s=$(systemctl is-system-running 2>/dev/null || true); [ "$s" = degraded ] && break; sleep 1; done
+id admin >/dev/null 2>&1 || useradd -m -s /bin/bash admin
+echo 'admin ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/admin && chmod 0440 /etc/sudoers.d/admin
+install -d -m 0700 -o admin -g admin /home/admin/.ssh
+echo "$1" > /home/admin/.ssh/authorized_keys && chown admin:admin /home/admin/.ssh/authorized_keys && chmod 0600 /home/admin/.ssh/authorized_keys
+systemctl enable --now ssh >/dev/null 2>&1 || systemctl start ssh
+SH
+  for _ in $(seq 1 30); do ssh_demo true 2>/dev/null && break; sleep 1; done
+  ssh_demo true || die "cannot ssh to admin@127.0.0.1:$PORT"
+
+  stage "demo: ansible-playbook playbooks/site.yml -i inventories/demo (over SSH)"
+  (cd "$REPO_ROOT" && DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ansible-playbook -i inventories/demo playbooks/site.yml)
+
+  stage "demo: what is running on $NAME"
+  ssh_demo 'sudo -u user XDG_RUNTIME_DIR=/run/user/$(id -u user) systemctl --user list-units "clawdbot-gateway-*" --no-legend --no-pager; echo; sudo ss -ltnp | grep -E "node|LISTEN.*:22 " || true'
+  cat <<MSG
+
+  vm102-demo is up. From this machine (VM105's role):
+    ssh -p $PORT -i $KEY admin@127.0.0.1
+  Control UI through an SSH tunnel (runbook "Fallback: Remote Admin via SSH tunnel"):
+    ssh -p $PORT -i $KEY -N -L 18789:127.0.0.1:18789 admin@127.0.0.1    # then http://127.0.0.1:18789/
+  The gateway token of a profile (kept 0600 on the host):
+    ssh -p $PORT -i $KEY admin@127.0.0.1 sudo python3 -c "'import json;print(json.load(open(\"/home/user/.clawdbot-personal/clawdbot.json\"))[\"gateway\"][\"auth\"][\"token\"])'"
+  Remove it with: make demo-destroy
+MSG
+}
+
+case "${1:-up}" in
+  up) up ;;
+  destroy) destroy ;;
+  *) die "usage: demo.sh up|destroy" ;;
+esac

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The test entry point behind `make test|lint|sanity|unit|molecule`.
+# Usage: run.sh [all|lint|sanity|unit|molecule [scenario...]]
+# shellcheck source=tests/harness/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+what="${1:-all}"; shift || true
+t0=$(date +%s)
+declare -a timings=()
+timed() {  # timed <label> <cmd...>
+  local label=$1; shift
+  local s; s=$(date +%s)
+  "$@"
+  timings+=("$(printf '%-28s %5ss' "$label" "$(( $(date +%s) - s ))")")
+}
+
+prepare_python() {
+  stage "toolchain: virtualenv with the pinned requirements"
+  "$HARNESS_DIR/ensure-venv.sh"
+  activate_venv
+}
+
+prepare_docker() {
+  stage "host: docker.io + debootstrap, dockerd"
+  "$HARNESS_DIR/ensure-host.sh"
+  trap '"$HARNESS_DIR/stop-docker.sh"' EXIT
+  stage "image: debootstrap Debian 12 + systemd base image (built once, reused while the recipe is unchanged)"
+  "$HARNESS_DIR/build-image.sh"
+  stage "controller artefacts: Node.js distribution tarball from the npm registry"
+  info "$("$HARNESS_DIR/prepare-node.sh")"
+}
+
+run_lint() {
+  stage "lint: yamllint"
+  (cd "$REPO_ROOT" && yamllint -s .)
+  stage "lint: ansible-lint (profile production)"
+  (cd "$REPO_ROOT" && ansible-lint --offline -q)
+}
+
+run_sanity() {
+  stage "sanity: ansible-test sanity in a temporary ansible_collections/homelab/clawdbot tree"
+  local tree rc=0 py
+  tree=$(mktemp -d)
+  py=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  mkdir -p "$tree/ansible_collections/homelab/clawdbot"
+  (cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard |
+     xargs -0 cp --parents -t "$tree/ansible_collections/homelab/clawdbot")
+  (cd "$tree/ansible_collections/homelab/clawdbot" && git init -q && git add -A &&
+   ansible-test sanity --python "$py" --color no --skip-test shellcheck) || rc=$?
+  rm -rf "$tree"
+  [ "$rc" = 0 ] || die "ansible-test sanity failed"
+}
+
+run_unit() {
+  stage "unit: pytest tests/unit"
+  (cd "$REPO_ROOT" && python -m pytest -q tests/unit)
+}
+
+run_molecule() {
+  local scenarios=("$@")
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(${MOLECULE_SCENARIOS:-default})
+  export HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
+  for s in "${scenarios[@]}"; do
+    stage "molecule: scenario $s (molecule test)"
+    (cd "$REPO_ROOT" && molecule test -s "$s")
+  done
+}
+
+case "$what" in
+  all)
+    prepare_python
+    timed lint run_lint
+    timed sanity run_sanity
+    timed unit run_unit
+    prepare_docker
+    timed molecule run_molecule "$@"
+    ;;
+  lint) prepare_python; timed lint run_lint ;;
+  sanity) prepare_python; timed sanity run_sanity ;;
+  unit) prepare_python; timed unit run_unit ;;
+  molecule) prepare_python; prepare_docker; timed molecule run_molecule "$@" ;;
+  *) die "unknown stage $what (all|lint|sanity|unit|molecule)" ;;
+esac
+stage "done in $(( $(date +%s) - t0 ))s"
+for t in "${timings[@]}"; do info "$t"; done

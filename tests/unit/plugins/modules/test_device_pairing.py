@@ -1,0 +1,415 @@
+"""Unit tests of homelab.clawdbot.device_pairing, against recorded CLI output (contract 4.1/4.2)."""
+import copy
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.homelab.clawdbot.plugins.modules import device_pairing as dp
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+NOW = 1795527012529  # 42 s after the recorded pending request (ts 1795526970529)
+TOKEN = "probe-token-0123456789"
+
+REQ_CLI = "21043250-ab50-42e2-b879-29f686d15832"
+DEV_CLI = "6fa7e9e7f0d1bf5bccb8762808e1c2f3af8862ebc23485b6ff4779412a0de84d"
+REQ_UI_LAPTOP = "9b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3"
+REQ_UI_PHONE = "5a6b7c8d-9e0f-4a1b-9c2d-3e4f5a6b7c8d"
+DEV_PAIRED = "0e1d86d3a6f14b2c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c"
+
+
+def fixture_text(name):
+    with open(os.path.join(FIXTURES, name)) as fh:
+        return fh.read()
+
+
+def fixture_json(name):
+    return json.loads(fixture_text(name))
+
+
+def listing(name="devices_list.json"):
+    return dp.normalise_device_listing(fixture_json(name))
+
+
+def ok(stdout):
+    return (0, stdout, "")
+
+
+def approve_response_for(list_name):
+    """Fake ``devices approve <id> --json``: the recorded response, re-keyed to the pending entry approved."""
+    pending = dict((e["requestId"], e) for e in fixture_json(list_name)["pending"])
+
+    def respond(argv):
+        rid = argv[argv.index("approve") + 1]
+        if rid not in pending:
+            return (1, "", fixture_text("devices_unknown_request.stderr"))
+        resp = fixture_json("devices_approve.json")
+        resp["requestId"] = rid
+        for key in ("deviceId", "publicKey", "platform", "clientId", "clientMode", "remoteIp", "role"):
+            if key in pending[rid]:
+                resp["device"][key] = pending[rid][key]
+        return ok(json.dumps(resp))
+    return respond
+
+
+class ModuleExit(Exception):
+    def __init__(self, result, failed):
+        super(ModuleExit, self).__init__(result.get("msg"))
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture
+def run(monkeypatch, tmp_path):
+    binary = tmp_path / "bin" / "clawdbot"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\nexit 99\n")
+    binary.chmod(0o755)
+
+    def _run(module, args, responses=(), check_mode=False, diff=False):
+        queue = list(responses)
+        calls, warnings = [], []
+
+        def fake_run_command(self, cmd, environ_update=None, data=None, cwd=None, **kwargs):
+            calls.append(dict(argv=list(cmd), env=dict(environ_update or {})))
+            if not queue:
+                raise AssertionError("unexpected CLI call: %r" % (cmd,))
+            resp = queue.pop(0)
+            return resp(cmd) if callable(resp) else resp
+
+        def exit_json(self, **kwargs):
+            raise ModuleExit(kwargs, False)
+
+        def fail_json(self, msg, **kwargs):
+            kwargs["msg"] = msg
+            raise ModuleExit(kwargs, True)
+
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run_command)
+        monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+        monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+        monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, w: warnings.append(w))
+        monkeypatch.setattr(module, "now_ms", lambda: NOW)
+        params = dict(args)
+        params.setdefault("binary", str(binary))
+        params["_ansible_check_mode"] = check_mode
+        params["_ansible_diff"] = diff
+        with patch_module_args(params):
+            with pytest.raises(ModuleExit) as exc:
+                module.main()
+        assert not queue, "CLI responses left unused: %r" % queue
+        return exc.value.failed, exc.value.result, calls, warnings
+
+    _run.binary = str(binary)
+    return _run
+
+
+def base_argv(binary, *args):
+    return [binary, "--profile", "personal"] + list(args) + ["--timeout", "30000", "--json"]
+
+
+# ----------------------------------------------------------------------------------- pure functions
+
+def test_validate_params_combinations():
+    empty = dict(request_id=None, client_id=None, remote_ip=None, device_id=None, role=None,
+                 newest=False, all_matching=False)
+    assert "nothing selects" in dp.validate_params(empty)
+    assert "all_matching: true" in dp.validate_params(empty)
+    assert dp.validate_params(dict(empty, all_matching=True)) is None
+    assert dp.validate_params(dict(empty, newest=True)) is None
+    assert dp.validate_params(dict(empty, request_id=REQ_CLI, device_id=DEV_CLI)) is None
+    assert "client_id" in dp.validate_params(dict(empty, request_id=REQ_CLI, client_id="cli"))
+    assert "all_matching" in dp.validate_params(dict(empty, request_id=REQ_CLI, all_matching=True))
+    assert "mutually exclusive" in dp.validate_params(dict(empty, client_id="cli", newest=True, all_matching=True))
+
+
+def test_select_requests_filters_and_orders_newest_first():
+    data = listing("devices_list_multi.json")
+    got = dp.select_requests(data, {"client_id": "clawdbot-control-ui"})
+    assert [e["requestId"] for e in got] == [REQ_UI_LAPTOP, REQ_UI_PHONE]
+    got = dp.select_requests(data, {"client_id": "clawdbot-control-ui", "remote_ip": "100.64.0.7"})
+    assert [e["requestId"] for e in got] == [REQ_UI_PHONE]
+    assert dp.select_requests(data, {"role": "node"}) == []
+    assert len(dp.select_requests(data, {"role": "operator"})) == 3
+
+
+def test_entry_matches_role_in_roles():
+    entry = {"role": "operator", "roles": ["operator", "node"]}
+    assert dp.entry_matches(entry, {"role": "node"})
+    assert not dp.entry_matches(entry, {"role": "admin"})
+
+
+def test_plan_ambiguous_lists_candidates():
+    plan = dp.plan_action(listing("devices_list_multi.json"), "approved",
+                          selector={"client_id": "clawdbot-control-ui"}, now=NOW, profile="personal")
+    assert plan["targets"] == []
+    msg = plan["fail"]["msg"]
+    assert "2 pending requests match" in msg
+    for text in (REQ_UI_LAPTOP, REQ_UI_PHONE, "100.101.102.103", "100.64.0.7", "age=12s", "age=22s",
+                 "clientId=clawdbot-control-ui"):
+        assert text in msg
+
+
+def test_plan_newest_and_all_matching():
+    data = listing("devices_list_multi.json")
+    sel = {"client_id": "clawdbot-control-ui"}
+    plan = dp.plan_action(data, "approved", selector=sel, newest=True, now=NOW)
+    assert [e["requestId"] for e in plan["targets"]] == [REQ_UI_LAPTOP]
+    plan = dp.plan_action(data, "approved", selector=sel, all_matching=True, now=NOW)
+    assert [e["requestId"] for e in plan["targets"]] == [REQ_UI_LAPTOP, REQ_UI_PHONE]
+    plan = dp.plan_action(data, "approved", selector={}, all_matching=True, now=NOW)
+    assert len(plan["targets"]) == 3
+
+
+def test_plan_request_id_not_pending():
+    data = listing()
+    plan = dp.plan_action(data, "approved", request_id="deadbeef", profile="personal")
+    assert plan["fail"]["kind"] == "not_pending"
+    plan = dp.plan_action(data, "approved", request_id="deadbeef", selector={"device_id": DEV_PAIRED})
+    assert plan["fail"] is None and plan["targets"] == [] and "already paired" in plan["msg"]
+    plan = dp.plan_action(data, "rejected", request_id="deadbeef")
+    assert plan["fail"] is None and plan["targets"] == [] and plan["warning"]
+
+
+def test_plan_request_id_device_mismatch_fails():
+    plan = dp.plan_action(listing(), "approved", request_id=REQ_CLI, selector={"device_id": DEV_PAIRED})
+    assert plan["fail"] and "not to device_id" in plan["fail"]["msg"]
+
+
+def test_plan_no_match_fails_for_approve_but_not_for_all_matching():
+    data = listing()
+    plan = dp.plan_action(data, "approved", selector={"client_id": "clawdbot-control-ui"}, now=NOW)
+    assert plan["fail"]["kind"] == "no_match" and REQ_CLI in plan["fail"]["msg"]
+    plan = dp.plan_action(data, "approved", selector={"client_id": "clawdbot-control-ui"}, all_matching=True)
+    assert plan["fail"] is None and plan["targets"] == []
+
+
+def test_summaries_drop_tokens():
+    data = listing()
+    paired = dp.summarise_paired(data["paired"][0])
+    assert "tokens" not in paired and paired["tokenCount"] == 1
+    pending = dp.summarise_pending(data["pending"][0], NOW)
+    assert pending["ageSeconds"] == 42 and "publicKey" not in pending
+
+
+# ----------------------------------------------------------------------------------- module runs
+
+def test_approve_by_request_id_argv_env_and_result(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", request_id=REQ_CLI, gateway_token=TOKEN), [
+        ok(fixture_text("devices_list.json")),
+        approve_response_for("devices_list.json"),
+    ])
+    assert not failed, result["msg"]
+    assert [c["argv"] for c in calls] == [
+        base_argv(run.binary, "devices", "list"),
+        base_argv(run.binary, "devices", "approve", REQ_CLI),
+    ]
+    for call in calls:
+        assert TOKEN not in " ".join(call["argv"])
+        assert call["env"]["CLAWDBOT_GATEWAY_TOKEN"] == TOKEN
+    assert result["changed"] is True
+    assert result["cli_calls"] == 2
+    assert result["approved"] == [dict(requestId=REQ_CLI, deviceId=DEV_CLI, clientId="cli",
+                                       remoteIp="172.17.0.2", role="operator")]
+    assert result["rejected"] == []
+    assert result["pending"] == []
+    assert [p["deviceId"] for p in result["paired"]] == [DEV_CLI, DEV_PAIRED]
+    assert result["paired"][0]["approvedAtMs"] == 1795527012345
+    dumped = json.dumps(result)
+    assert '"tokens"' not in dumped and TOKEN not in dumped
+
+
+def test_gateway_url_is_passed(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", request_id=REQ_CLI,
+                                             gateway_url="ws://127.0.0.1:18789"), [
+        ok(fixture_text("devices_list.json")),
+        approve_response_for("devices_list.json"),
+    ])
+    assert not failed
+    assert all(c["argv"][-2:] == ["--url", "ws://127.0.0.1:18789"] for c in calls)
+
+
+def test_approve_by_client_id_selector(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", client_id="cli"), [
+        ok(fixture_text("devices_list_multi.json")),
+        approve_response_for("devices_list_multi.json"),
+    ])
+    assert not failed, result["msg"]
+    assert calls[1]["argv"] == base_argv(run.binary, "devices", "approve", REQ_CLI)
+    assert [a["requestId"] for a in result["approved"]] == [REQ_CLI]
+    assert [p["requestId"] for p in result["pending"]] == [REQ_UI_LAPTOP, REQ_UI_PHONE]
+
+
+def test_approve_newest_control_ui(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", client_id="clawdbot-control-ui", newest=True), [
+        ok(fixture_text("devices_list_multi.json")),
+        approve_response_for("devices_list_multi.json"),
+    ])
+    assert not failed, result["msg"]
+    assert len(calls) == 2
+    assert calls[1]["argv"] == base_argv(run.binary, "devices", "approve", REQ_UI_LAPTOP)
+    assert result["approved"][0]["clientId"] == "clawdbot-control-ui"
+    assert result["approved"][0]["remoteIp"] == "100.101.102.103"
+
+
+def test_all_matching_approves_each_with_one_call(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", client_id="clawdbot-control-ui",
+                                             all_matching=True), [
+        ok(fixture_text("devices_list_multi.json")),
+        approve_response_for("devices_list_multi.json"),
+        approve_response_for("devices_list_multi.json"),
+    ])
+    assert not failed, result["msg"]
+    assert [c["argv"][4:6] for c in calls[1:]] == [["approve", REQ_UI_LAPTOP], ["approve", REQ_UI_PHONE]]
+    assert result["cli_calls"] == 3
+    assert [p["requestId"] for p in result["pending"]] == [REQ_CLI]
+    assert len(result["paired"]) == 3
+
+
+def test_ambiguous_selector_fails_listing_candidates(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", client_id="clawdbot-control-ui"), [
+        ok(fixture_text("devices_list_multi.json")),
+    ])
+    assert failed
+    assert len(calls) == 1
+    assert REQ_UI_LAPTOP in result["msg"] and REQ_UI_PHONE in result["msg"]
+    assert "100.64.0.7" in result["msg"] and "age=" in result["msg"]
+    assert [c["requestId"] for c in result["candidates"]] == [REQ_UI_LAPTOP, REQ_UI_PHONE]
+
+
+def test_already_paired_is_unchanged(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", device_id=DEV_PAIRED), [
+        ok(fixture_text("devices_list.json")),
+    ])
+    assert not failed, result["msg"]
+    assert result["changed"] is False
+    assert "already paired" in result["msg"]
+    assert len(calls) == 1 and result["cli_calls"] == 1
+    assert result["approved"] == []
+
+
+def test_stale_request_id_with_paired_device_is_unchanged(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", request_id="deadbeef-0000",
+                                             device_id=DEV_PAIRED), [
+        ok(fixture_text("devices_list.json")),
+    ])
+    assert not failed and result["changed"] is False and len(calls) == 1
+
+
+def test_unknown_request_id_from_approve_gives_guidance(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", request_id=REQ_CLI), [
+        ok(fixture_text("devices_list.json")),
+        (1, "", fixture_text("devices_unknown_request.stderr")),
+    ])
+    assert failed
+    assert result["msg"] == (
+        "request %s is not pending on profile personal (requests expire after 5 minutes and get a new id on "
+        "the next attempt): reload the Control UI tab (or re-run the client) to create a fresh request, then "
+        "run this again" % REQ_CLI)
+    assert "at " not in "\n".join(ln.strip()[:3] for ln in result["msg"].splitlines())
+    assert "GatewayClient" not in json.dumps(result)
+    assert "pending" in result and result["changed"] is False
+    assert len(calls) == 2
+
+
+def test_request_id_not_in_list_fails_without_approve_call(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", request_id="deadbeef-0000"), [
+        ok(fixture_text("devices_list.json")),
+    ])
+    assert failed
+    assert "request deadbeef-0000 is not pending on profile personal" in result["msg"]
+    assert [p["requestId"] for p in result["pending"]] == [REQ_CLI]
+    assert len(calls) == 1
+
+
+def test_gateway_down_message_names_profile_url_and_unit(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", client_id="cli"), [
+        (1, "", fixture_text("devices_gateway_down.stderr")),
+    ])
+    assert failed
+    assert result["msg"].startswith("the gateway of profile personal is not reachable at ws://127.0.0.1:19999: "
+                                    "gateway closed (1006")
+    assert "clawdbot-gateway-personal.service running?" in result["msg"]
+    assert len(calls) == 1
+
+
+def test_gateway_down_uses_port_option_when_cli_gives_no_target(run):
+    failed, result, _calls, _w = run(dp, dict(profile="personal", client_id="cli", port=18789), [
+        (1, "", "[clawdbot] Failed to start CLI: Error: connect ECONNREFUSED 127.0.0.1:18789\n    at x (y:1:2)\n"),
+    ])
+    assert failed
+    assert "not reachable at ws://127.0.0.1:18789" in result["msg"]
+    assert "    at" not in result["msg"]
+
+
+def test_reject_by_request_id(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", state="rejected", request_id=REQ_CLI), [
+        ok(fixture_text("devices_list.json")),
+        ok(fixture_text("devices_reject.json")),
+    ])
+    assert not failed, result["msg"]
+    assert calls[1]["argv"] == base_argv(run.binary, "devices", "reject", REQ_CLI)
+    assert result["rejected"][0]["requestId"] == REQ_CLI and result["rejected"][0]["deviceId"] == DEV_CLI
+    assert result["approved"] == [] and result["pending"] == []
+    assert [p["deviceId"] for p in result["paired"]] == [DEV_PAIRED]
+    assert result["changed"] is True
+
+
+def test_reject_stale_request_id_is_unchanged_with_warning(run):
+    failed, result, calls, warnings = run(dp, dict(profile="personal", state="rejected",
+                                                   request_id="deadbeef-0000"), [
+        ok(fixture_text("devices_list.json")),
+    ])
+    assert not failed and result["changed"] is False and len(calls) == 1
+    assert any("deadbeef-0000" in w for w in warnings)
+
+
+def test_check_mode_makes_no_mutation_call(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", client_id="cli"), [
+        ok(fixture_text("devices_list.json")),
+    ], check_mode=True)
+    assert not failed, result["msg"]
+    assert len(calls) == 1 and calls[0]["argv"][3:5] == ["devices", "list"]
+    assert result["changed"] is True
+    assert result["approved"][0]["requestId"] == REQ_CLI
+    assert result["paired"][0]["deviceId"] == DEV_CLI and result["paired"][0]["approvedAtMs"] is None
+    assert result["msg"].startswith("would approve")
+
+
+def test_diff_shows_pending_to_paired(run):
+    failed, result, _calls, _w = run(dp, dict(profile="personal", request_id=REQ_CLI), [
+        ok(fixture_text("devices_list.json")),
+        approve_response_for("devices_list.json"),
+    ], diff=True)
+    assert not failed
+    assert result["diff"] == dict(before=dict(pending=[REQ_CLI], paired=[DEV_PAIRED]),
+                                  after=dict(pending=[], paired=[DEV_CLI, DEV_PAIRED]))
+
+
+def test_diff_reject_shows_pending_gone(run):
+    failed, result, _calls, _w = run(dp, dict(profile="personal", state="rejected", client_id="cli"), [
+        ok(fixture_text("devices_list.json")),
+    ], check_mode=True, diff=True)
+    assert not failed
+    assert result["diff"]["before"]["pending"] == [REQ_CLI]
+    assert result["diff"]["after"] == dict(pending=[], paired=[DEV_PAIRED])
+
+
+def test_nothing_selected_fails_before_any_call(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal"), [])
+    assert failed and "all_matching: true" in result["msg"] and calls == []
+
+
+def test_default_profile_has_no_profile_flag(run):
+    failed, _result, calls, _w = run(dp, dict(all_matching=True), [ok('{"pending":[],"paired":[]}')])
+    assert not failed
+    assert calls[0]["argv"] == [run.binary, "devices", "list", "--timeout", "30000", "--json"]
+
+
+def test_listing_is_not_mutated_by_build_after():
+    data = listing()
+    snapshot = copy.deepcopy(data)
+    dp.build_after(data, [{"requestId": REQ_CLI}], [], [], NOW)
+    assert data == snapshot
