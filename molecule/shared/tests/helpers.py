@@ -1,0 +1,93 @@
+"""Helpers shared by the molecule testinfra suites: run playbooks against the scenario's inventory,
+run the clawdbot CLI as the gateway user, snapshot what a failed run must not change."""
+import base64
+import json
+import os
+import subprocess
+
+GATEWAY_USER = "user"
+PROFILES = {"personal": 18789, "ops": 18790}
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def inventory_dir():
+    return os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+
+
+def run_playbook(playbook, *args, check=False, timeout=900):
+    """Run a playbook of this repo against the molecule instance; returns (rc, output)."""
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_CONFIG", os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "ansible.cfg"))
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".ansible", "collections")
+    env["ANSIBLE_ROLES_PATH"] = os.path.join(REPO, "roles")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    cmd = ["ansible-playbook", "-i", inventory_dir(), os.path.join(REPO, playbook)] + list(args)
+    if check:
+        cmd.append("--check")
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, check=False)
+    return proc.returncode, proc.stdout
+
+
+def recap(output):
+    """The PLAY RECAP counters of the instance: {'ok': n, 'changed': n, 'failed': n, ...}."""
+    for line in output.splitlines()[::-1]:
+        if " : ok=" in line:
+            return {k: int(v) for k, v in (kv.split("=") for kv in line.split(":", 1)[1].split())}
+    raise AssertionError("no PLAY RECAP in output:\n" + output[-3000:])
+
+
+def user_cmd(host, command):
+    """Run a shell command as the gateway user with its systemd user environment."""
+    uid = host.user(GATEWAY_USER).uid
+    return host.run("runuser -u %s -- env XDG_RUNTIME_DIR=/run/user/%d NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin "
+                    "bash -lc %s" % (GATEWAY_USER, uid, _quote(command)))
+
+
+def _quote(s):
+    return "'" + s.replace("'", "'\"'\"'") + "'"
+
+
+def cli(host, profile, *args):
+    home = host.user(GATEWAY_USER).home
+    return user_cmd(host, "%s/.clawdbot/bin/clawdbot --profile %s %s" % (home, profile, " ".join(args)))
+
+
+def main_pids(host):
+    pids = {}
+    for name in PROFILES:
+        out = user_cmd(host, "systemctl --user show -p MainPID --value clawdbot-gateway-%s.service" % name)
+        pids[name] = out.stdout.strip()
+    return pids
+
+
+def write_as_user(host, path, content):
+    """Write a file as the gateway user (like a hand edit), content passed base64-encoded."""
+    b64 = base64.b64encode(content.encode()).decode()
+    res = host.run("echo %s | base64 -d | runuser -u %s -- tee %s >/dev/null" % (b64, GATEWAY_USER, path))
+    assert res.rc == 0, res.stderr
+
+
+def read_config(host, profile):
+    home = host.user(GATEWAY_USER).home
+    return json.loads(host.file("%s/.clawdbot-%s/clawdbot.json" % (home, profile)).content_string)
+
+
+def snapshot(host):
+    """What a failed preflight must leave untouched: configs, units, install project, PIDs, linger."""
+    home = host.user(GATEWAY_USER).home
+    files = [
+        "%s/.clawdbot/lib/package.json" % home,
+        "/var/lib/systemd/linger/%s" % GATEWAY_USER,
+        "/usr/local/bin/node",
+    ]
+    for name in PROFILES:
+        files.append("%s/.clawdbot-%s/clawdbot.json" % (home, name))
+        files.append("%s/.config/systemd/user/clawdbot-gateway-%s.service" % (home, name))
+    state = {}
+    for path in files:
+        f = host.file(path)
+        state[path] = (f.exists, f.md5sum if f.exists and f.is_file else None, f.mtime if f.exists else None)
+    state["pids"] = main_pids(host)
+    state["backups"] = host.run("ls -1 %s/.clawdbot-*/ | grep -c '~$' || true" % home).stdout.strip()
+    return state
