@@ -101,8 +101,8 @@ options:
     suboptions:
       argv:
         description:
-          - The command and its arguments. A leading C(~) in the first element is expanded.
-          - For Clawdbot use C([~/.clawdbot/bin/clawdbot, config, get, gateway.mode]); it exits with 1 and prints
+          - The command and its arguments (no shell and no C(~) expansion, so give an absolute path).
+          - For Clawdbot use C([/home/<user>/.clawdbot/bin/clawdbot, config, get, gateway.mode]); it exits with 1 and prints
             C(Config invalid) when the config is rejected.
         type: list
         elements: str
@@ -154,7 +154,7 @@ EXAMPLES = r"""
     generate_secrets:
       - gateway.auth.token
     validate:
-      argv: [~/.clawdbot/bin/clawdbot, config, get, gateway.mode]
+      argv: [/home/clawd/.clawdbot/bin/clawdbot, config, get, gateway.mode]
       env:
         CLAWDBOT_STATE_DIR: ~/.clawdbot-work
   become: true
@@ -529,7 +529,6 @@ class GatewayConfig(object):
         if not argv:
             self.cleanup(tmp)
             self.fail("validate.argv must not be empty")
-        argv[0] = os.path.expanduser(argv[0])
         env = dict((str(k), str(v)) for k, v in (spec.get("env") or {}).items())
         env[spec.get("env_var") or "CLAWDBOT_CONFIG_PATH"] = tmp
         try:

@@ -39,6 +39,7 @@ run_lint() {
 
 run_sanity() {
   stage "sanity: ansible-test sanity in a temporary ansible_collections/homelab/clawdbot tree"
+  "$HARNESS_DIR/ansible-test-bootstrap.sh"
   local tree rc=0 py
   tree=$(mktemp -d)
   py=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -46,7 +47,7 @@ run_sanity() {
   (cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard |
      xargs -0 cp --parents -t "$tree/ansible_collections/homelab/clawdbot")
   (cd "$tree/ansible_collections/homelab/clawdbot" && git init -q && git add -A &&
-   ansible-test sanity --python "$py" --color no --skip-test shellcheck) || rc=$?
+   ansible-test sanity --python "$py" --color no --requirements --skip-test shellcheck) || rc=$?
   rm -rf "$tree"
   [ "$rc" = 0 ] || die "ansible-test sanity failed"
 }

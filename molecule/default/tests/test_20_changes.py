@@ -54,7 +54,7 @@ def test_port_change_takes_effect_and_keeps_user_keys(host):
     assert rc == 0, out[-4000:]
     after = main_pids(host)
     assert after["personal"] == pids["personal"] and after["ops"] != pids["ops"]
-    for _ in range(30):
+    for _attempt in range(30):
         if "127.0.0.1:18790 " in host.run("ss -Hltn").stdout:
             break
         time.sleep(1)

@@ -202,7 +202,7 @@ class Double(object):
         if env:
             e.update(env)
         p = subprocess.run([sys.executable, str(DOUBLE)] + list(args), env=e, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
         return Result(p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8"))
 
     def set(self, key, value):
@@ -818,7 +818,7 @@ def test_uid_override_ignored_for_default_state_path():
     fake_uid = "1000" if real_root else "0"
     env = {"PATH": os.environ.get("PATH", ""), "TAILSCALE_DOUBLE_UID": fake_uid, "TAILSCALE_DOUBLE_USER": "x"}
     p = subprocess.run([sys.executable, str(DOUBLE), "__double", "show"], env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, check=False)
     denied = p.stderr.decode() == "tailscale __double: must be root\n"
     assert denied is (not real_root)
 
