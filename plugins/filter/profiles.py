@@ -29,7 +29,7 @@ CDP_SPAN = 100
 KNOWN_KEYS = {
     "name", "port", "bind", "auth_mode", "token", "password", "allow_tailscale", "trusted_proxies",
     "tailscale_mode", "allow_funnel", "workspace", "browser", "browser_control_port", "environment",
-    "settings", "serve_port", "serve_path", "funnel", "spark", "telegram",
+    "settings", "serve", "serve_port", "serve_path", "funnel", "spark", "telegram",
 }
 
 
@@ -227,6 +227,39 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
     return {"profiles": planned, "errors": errors}
 
 
+def serve_mappings(profiles, default_ports=(443, 8443, 10000), var="tailscale_serve_profiles"):
+    """Tailscale Serve handlers for the profiles: {name, port (https), path, target (gateway port), funnel}.
+
+    A profile may set serve: false, serve_port, serve_path and funnel. Without serve_port the i-th served
+    profile gets default_ports[i] (443, 8443, 10000: the ports Funnel also accepts). Raises on bad input.
+    """
+    out = []
+    errors = []
+    served = [p for p in profiles or [] if isinstance(p, dict) and p.get("serve", True)]
+    for i, p in enumerate(served):
+        port = p.get("serve_port")
+        if port is None:
+            if i >= len(default_ports):
+                errors.append("%s entry %s: set serve_port (only %d default Serve ports)" % (var, p.get("name"), len(default_ports)))
+                continue
+            port = default_ports[i]
+        if not _is_int(port) or not 1 <= port <= 65535:
+            errors.append("%s entry %s: serve_port %r must be an integer between 1 and 65535" % (var, p.get("name"), port))
+            continue
+        out.append(dict(name=p.get("name"), port=port, path=p.get("serve_path", "/"), target=str(p.get("port")),
+                        funnel=bool(p.get("funnel", False))))
+    seen = {}
+    for m in out:
+        key = (m["port"], m["path"])
+        if key in seen:
+            errors.append("%s: profiles %s and %s both want Serve port %d path %s" % (var, seen[key], m["name"], m["port"], m["path"]))
+        seen[key] = m["name"]
+    if errors:
+        from ansible.errors import AnsibleFilterError
+        raise AnsibleFilterError("; ".join(errors))
+    return out
+
+
 class FilterModule(object):
     def filters(self):
-        return {"profiles_plan": profiles_plan}
+        return {"profiles_plan": profiles_plan, "serve_mappings": serve_mappings}

@@ -51,6 +51,9 @@ install -d -m 0700 -o admin -g admin /home/admin/.ssh
 echo "$1" > /home/admin/.ssh/authorized_keys && chown admin:admin /home/admin/.ssh/authorized_keys && chmod 0600 /home/admin/.ssh/authorized_keys
 systemctl enable --now ssh >/dev/null 2>&1 || systemctl start ssh
 SH
+  # No tailscaled can run here: the demo uses the collection's tailscale CLI test double (tests/doubles).
+  docker cp "$REPO_ROOT/tests/doubles/tailscale/tailscale" "$NAME:/usr/local/bin/tailscale"
+  docker exec "$NAME" sh -c 'test -f /var/lib/tailscale-double/state.json || tailscale __double init --hostname=vm102-demo --tailnet=tail1234ab.ts.net'
   for _ in $(seq 1 30); do ssh_demo true 2>/dev/null && break; sleep 1; done
   ssh_demo true || die "cannot ssh to admin@127.0.0.1:$PORT"
 
@@ -67,6 +70,8 @@ SH
     ssh -p $PORT -i $KEY -N -L 18789:127.0.0.1:18789 admin@127.0.0.1    # then http://127.0.0.1:18789/
   The gateway token of a profile (kept 0600 on the host):
     ssh -p $PORT -i $KEY admin@127.0.0.1 sudo python3 -c "'import json;print(json.load(open(\"/home/user/.clawdbot-personal/clawdbot.json\"))[\"gateway\"][\"auth\"][\"token\"])'"
+  Tailscale in vm102-demo is the collection's CLI test double (no tailscaled runs here); on VM102 the
+  same role drives the real tailscale CLI. Serve status: ssh ... tailscale serve status
   Remove it with: make demo-destroy
 MSG
 }

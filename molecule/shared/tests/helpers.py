@@ -3,10 +3,12 @@ run the clawdbot CLI as the gateway user, snapshot what a failed run must not ch
 import base64
 import json
 import os
+import re
 import subprocess
 
 GATEWAY_USER = "user"
 PROFILES = {"personal": 18789, "ops": 18790}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
@@ -21,12 +23,35 @@ def run_playbook(playbook, *args, check=False, timeout=900):
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".ansible", "collections")
     env["ANSIBLE_ROLES_PATH"] = os.path.join(REPO, "roles")
     env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"  # molecule forces colour for its own runs
     cmd = ["ansible-playbook", "-i", inventory_dir(), os.path.join(REPO, playbook)] + list(args)
     if check:
         cmd.append("--check")
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout, check=False)
-    return proc.returncode, proc.stdout
+    return proc.returncode, ANSI.sub("", proc.stdout)
+
+
+def run_module(module, args, check=False, become=True):
+    """Run one module of the collection ad hoc on the instance; returns its result dict."""
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_CONFIG", os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "ansible.cfg"))
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".ansible", "collections")
+    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    cmd = ["ansible", "all", "-i", inventory_dir(), "-m", module, "-a", json.dumps(args)]
+    if become:
+        cmd.append("-b")
+    if check:
+        cmd.append("--check")
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, check=False)
+    try:
+        data = json.loads(proc.stdout)
+        return list(data["plays"][0]["tasks"][0]["hosts"].values())[0]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError("ad hoc %s gave no JSON result:\n%s\n%s" % (module, proc.stdout[-3000:], proc.stderr[-3000:]))
 
 
 def recap(output):

@@ -1,0 +1,138 @@
+"""Device and DM pairing with real pending requests: the real clawdbot CLI as a remote client.
+
+Recipe (contract 4.4): the gateways are re-converged with bind=lan and explicit tokens, and the real CLI is run
+with a fresh HOME (a new device identity) against the container's own non-loopback address, which makes the
+gateway create a pending pairing request exactly as a browser on another machine would.
+"""
+import datetime
+import json
+import time
+
+import pytest
+from helpers import GATEWAY_USER, read_config, recap, run_module, run_playbook, user_cmd, write_as_user
+
+TOKENS = {"personal": "personal-pairing-test-token-0001", "ops": "ops-pairing-test-token-000000002"}
+PORTS = {"personal": 18789, "ops": 18790}
+
+
+@pytest.fixture(scope="module")
+def lan(host):
+    profiles = [{"name": p, "port": PORTS[p], "bind": "lan", "token": TOKENS[p]} for p in ("personal", "ops")]
+    rc, out = run_playbook("playbooks/site.yml", "-e", json.dumps({"clawdbot_profiles": profiles, "clawdbot_tailscale_serve": False}))
+    assert rc == 0, out[-4000:]
+    ip = host.run("hostname -I").stdout.split()[0]
+    return ip
+
+
+def client(host, ip, profile, home):
+    """The real CLI as a remote device: fresh HOME = fresh device identity; returns the command result."""
+    return host.run("cd /tmp && HOME=/tmp/%s NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin "
+                    "/home/user/.clawdbot/bin/clawdbot devices list --json --url ws://%s:%d --token %s"
+                    % (home, ip, PORTS[profile], TOKENS[profile]))
+
+
+def pending_request(host, ip, profile, home):
+    res = client(host, ip, profile, home)
+    assert res.rc == 1 and "pairing required" in res.stderr, res.stderr[-2000:]
+    info = run_module("homelab.clawdbot.device_pairing_info", {"profile": profile, "user": GATEWAY_USER})
+    assert not info.get("failed"), info
+    mine = [p for p in info["pending"] if p["remoteIp"] == ip and p["clientId"] == "cli"]
+    assert mine, info["pending"]
+    return mine[0]
+
+
+def approve(**args):
+    args.setdefault("user", GATEWAY_USER)
+    return run_module("homelab.clawdbot.device_pairing", args)
+
+
+def test_approve_by_selector_then_client_works_and_rerun_is_ok(host, lan):
+    req = pending_request(host, lan, "personal", "pc1")
+    res = approve(profile="personal", client_id="cli", remote_ip=lan)
+    assert res["changed"] is True and [a["requestId"] for a in res["approved"]] == [req["requestId"]], res
+    assert res["cli_calls"] == 2
+    assert client(host, lan, "personal", "pc1").rc == 0
+    again = approve(profile="personal", client_id="cli", remote_ip=lan, device_id=req["deviceId"])
+    assert again["changed"] is False and not again.get("failed"), again
+
+
+def test_approve_by_request_id_check_mode_and_diff(host, lan):
+    req = pending_request(host, lan, "personal", "pc2")
+    dry = run_module("homelab.clawdbot.device_pairing", {"profile": "personal", "user": GATEWAY_USER,
+                                                          "request_id": req["requestId"]}, check=True)
+    assert dry["changed"] is True and dry["cli_calls"] == 1
+    still = run_module("homelab.clawdbot.device_pairing_info", {"profile": "personal", "user": GATEWAY_USER})
+    assert req["requestId"] in [p["requestId"] for p in still["pending"]]
+    res = approve(profile="personal", request_id=req["requestId"])
+    assert res["changed"] is True
+    assert client(host, lan, "personal", "pc2").rc == 0
+    paired = run_module("homelab.clawdbot.device_pairing_info", {"profile": "personal", "user": GATEWAY_USER})["paired"]
+    assert req["deviceId"] in [p["deviceId"] for p in paired]
+
+
+def test_reject(host, lan):
+    req = pending_request(host, lan, "personal", "pc3")
+    res = approve(profile="personal", request_id=req["requestId"], state="rejected")
+    assert res["changed"] is True and res["rejected"][0]["requestId"] == req["requestId"]
+    assert client(host, lan, "personal", "pc3").rc == 1  # still not paired: a new request
+
+
+def test_unknown_request_id_gives_guidance_not_a_stack(host, lan):
+    res = approve(profile="personal", request_id="00000000-0000-4000-8000-000000000000")
+    assert res.get("failed") is True
+    assert "reload the Control UI" in res["msg"] and "5 minutes" in res["msg"]
+    assert "    at " not in res["msg"]
+
+
+def test_gateway_down_names_profile_and_port(host, lan):
+    assert user_cmd(host, "systemctl --user stop clawdbot-gateway-ops.service").rc == 0
+    try:
+        res = run_module("homelab.clawdbot.device_pairing_info", {"profile": "ops", "user": GATEWAY_USER, "port": 18790})
+        assert res.get("failed") is True
+        assert "ops" in res["msg"] and "18790" in res["msg"], res["msg"]
+    finally:
+        user_cmd(host, "systemctl --user start clawdbot-gateway-ops.service")
+    for _attempt in range(40):
+        if user_cmd(host, "/home/user/.clawdbot/bin/clawdbot --profile ops gateway health --json").rc == 0:
+            break
+        time.sleep(2)
+
+
+def test_playbook_approves_one_profile_and_leaves_the_other(host, lan):
+    mine = pending_request(host, lan, "personal", "pc4")
+    other = pending_request(host, lan, "ops", "pc5")
+    started = time.monotonic()
+    rc, out = run_playbook("playbooks/approve-pairing.yml", "-e", "profile=personal", "-e", "client_id=cli")
+    elapsed = time.monotonic() - started
+    assert rc == 0, out[-4000:]
+    assert recap(out)["changed"] == 1
+    assert mine["requestId"] in out and "reload the browser" in out
+    print("approve-pairing.yml for one pending request: %.1f s" % elapsed)
+    assert client(host, lan, "personal", "pc4").rc == 0
+    ops = run_module("homelab.clawdbot.device_pairing_info", {"profile": "ops", "user": GATEWAY_USER})
+    assert other["requestId"] in [p["requestId"] for p in ops["pending"]]
+
+
+def _write_dm_request(host, code, sender):
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    store = {"version": 1, "requests": [{"id": sender, "code": code, "createdAt": now, "lastSeenAt": now,
+                                         "meta": {"username": "probeuser", "firstName": "Probe"}}]}
+    host.run("install -d -m 0700 -o user -g user /home/user/.clawdbot-personal/credentials")
+    write_as_user(host, "/home/user/.clawdbot-personal/credentials/telegram-pairing.json", json.dumps(store))
+
+
+def test_dm_pairing_code_approved_by_playbook(host, lan):
+    _write_dm_request(host, "ABCD2345", "123456789")
+    rc, out = run_playbook("playbooks/approve-pairing.yml", "-e", "profile=personal", "-e", "channel=telegram",
+                           "-e", "code=abcd2345")
+    assert rc == 0, out[-4000:]
+    allow = json.loads(host.file("/home/user/.clawdbot-personal/credentials/telegram-allowFrom.json").content_string)
+    assert "123456789" in allow["allowFrom"]
+    assert read_config(host, "personal").get("channels", {}).get("telegram", {}).get("dmPolicy", "pairing") == "pairing"
+
+
+def test_dm_unknown_code_fails_clearly(host, lan):
+    rc, out = run_playbook("playbooks/approve-pairing.yml", "-e", "profile=personal", "-e", "channel=telegram",
+                           "-e", "code=ZZZZ9999")
+    assert rc != 0
+    assert "no pending telegram pairing request for code ZZZZ9999" in " ".join(out.split()), out[-3000:]
