@@ -7,6 +7,7 @@ gateway create a pending pairing request exactly as a browser on another machine
 import datetime
 import json
 import time
+import uuid
 
 import pytest
 from helpers import GATEWAY_USER, read_config, recap, run_module, run_playbook, user_cmd, write_as_user
@@ -31,13 +32,20 @@ def client(host, ip, profile, home):
                     % (home, ip, PORTS[profile], TOKENS[profile]))
 
 
+def fresh_home(name):
+    """A HOME no earlier run used: a new device identity."""
+    return "%s-%s" % (name, uuid.uuid4().hex[:8])
+
+
 def pending_request(host, ip, profile, home):
+    """Make the client ask for pairing; return its pending request (found by the client's own device id)."""
     res = client(host, ip, profile, home)
     assert res.rc == 1 and "pairing required" in res.stderr, res.stderr[-2000:]
+    device = json.loads(host.file("/tmp/%s/.clawdbot/identity/device.json" % home).content_string)["deviceId"]
     info = run_module("homelab.clawdbot.device_pairing_info", {"profile": profile, "user": GATEWAY_USER})
     assert not info.get("failed"), info
-    mine = [p for p in info["pending"] if p["remoteIp"] == ip and p["clientId"] == "cli"]
-    assert mine, info["pending"]
+    mine = [p for p in info["pending"] if p["deviceId"] == device]
+    assert len(mine) == 1 and mine[0]["remoteIp"] == ip and mine[0]["clientId"] == "cli", info["pending"]
     return mine[0]
 
 
@@ -47,17 +55,19 @@ def approve(**args):
 
 
 def test_approve_by_selector_then_client_works_and_rerun_is_ok(host, lan):
-    req = pending_request(host, lan, "personal", "pc1")
-    res = approve(profile="personal", client_id="cli", remote_ip=lan)
+    pc1 = fresh_home("pc1")
+    req = pending_request(host, lan, "personal", pc1)
+    res = approve(profile="personal", client_id="cli", remote_ip=lan, newest=True)
     assert res["changed"] is True and [a["requestId"] for a in res["approved"]] == [req["requestId"]], res
     assert res["cli_calls"] == 2
-    assert client(host, lan, "personal", "pc1").rc == 0
+    assert client(host, lan, "personal", pc1).rc == 0
     again = approve(profile="personal", client_id="cli", remote_ip=lan, device_id=req["deviceId"])
     assert again["changed"] is False and not again.get("failed"), again
 
 
 def test_approve_by_request_id_check_mode_and_diff(host, lan):
-    req = pending_request(host, lan, "personal", "pc2")
+    pc2 = fresh_home("pc2")
+    req = pending_request(host, lan, "personal", pc2)
     dry = run_module("homelab.clawdbot.device_pairing", {"profile": "personal", "user": GATEWAY_USER,
                                                           "request_id": req["requestId"]}, check=True)
     assert dry["changed"] is True and dry["cli_calls"] == 1
@@ -65,16 +75,17 @@ def test_approve_by_request_id_check_mode_and_diff(host, lan):
     assert req["requestId"] in [p["requestId"] for p in still["pending"]]
     res = approve(profile="personal", request_id=req["requestId"])
     assert res["changed"] is True
-    assert client(host, lan, "personal", "pc2").rc == 0
+    assert client(host, lan, "personal", pc2).rc == 0
     paired = run_module("homelab.clawdbot.device_pairing_info", {"profile": "personal", "user": GATEWAY_USER})["paired"]
     assert req["deviceId"] in [p["deviceId"] for p in paired]
 
 
 def test_reject(host, lan):
-    req = pending_request(host, lan, "personal", "pc3")
+    pc3 = fresh_home("pc3")
+    req = pending_request(host, lan, "personal", pc3)
     res = approve(profile="personal", request_id=req["requestId"], state="rejected")
     assert res["changed"] is True and res["rejected"][0]["requestId"] == req["requestId"]
-    assert client(host, lan, "personal", "pc3").rc == 1  # still not paired: a new request
+    assert client(host, lan, "personal", pc3).rc == 1  # still not paired: a new request
 
 
 def test_unknown_request_id_gives_guidance_not_a_stack(host, lan):
@@ -99,8 +110,9 @@ def test_gateway_down_names_profile_and_port(host, lan):
 
 
 def test_playbook_approves_one_profile_and_leaves_the_other(host, lan):
-    mine = pending_request(host, lan, "personal", "pc4")
-    other = pending_request(host, lan, "ops", "pc5")
+    pc4, pc5 = fresh_home("pc4"), fresh_home("pc5")
+    mine = pending_request(host, lan, "personal", pc4)
+    other = pending_request(host, lan, "ops", pc5)
     started = time.monotonic()
     rc, out = run_playbook("playbooks/approve-pairing.yml", "-e", "profile=personal", "-e", "client_id=cli")
     elapsed = time.monotonic() - started
@@ -108,7 +120,7 @@ def test_playbook_approves_one_profile_and_leaves_the_other(host, lan):
     assert recap(out)["changed"] == 1
     assert mine["requestId"] in out and "reload the browser" in out
     print("approve-pairing.yml for one pending request: %.1f s" % elapsed)
-    assert client(host, lan, "personal", "pc4").rc == 0
+    assert client(host, lan, "personal", pc4).rc == 0
     ops = run_module("homelab.clawdbot.device_pairing_info", {"profile": "ops", "user": GATEWAY_USER})
     assert other["requestId"] in [p["requestId"] for p in ops["pending"]]
 

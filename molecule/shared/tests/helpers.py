@@ -48,7 +48,8 @@ def run_module(module, args, check=False, become=True):
         cmd.append("--check")
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, check=False)
     try:
-        data = json.loads(proc.stdout)
+        out = proc.stdout
+        data = json.JSONDecoder().raw_decode(out, out.index("\n{") + 1 if not out.startswith("{") else 0)[0]
         return list(data["plays"][0]["tasks"][0]["hosts"].values())[0]
     except (ValueError, KeyError, IndexError):
         raise AssertionError("ad hoc %s gave no JSON result:\n%s\n%s" % (module, proc.stdout[-3000:], proc.stderr[-3000:]))
