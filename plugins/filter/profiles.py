@@ -33,6 +33,46 @@ KNOWN_KEYS = {
 }
 
 
+TG_KEYS = {"enabled", "bot_token", "dm_policy", "allow_from", "group_policy", "group_allow_from", "allow_open_dm"}
+TG_DM_POLICIES = ("pairing", "allowlist", "open", "disabled")
+TG_GROUP_POLICIES = ("allowlist", "open", "disabled")
+
+
+def _plan_telegram(tg, label, where, errors):
+    """Validate a profile's telegram settings; return the non-secret plan (the token never leaves the raw input)."""
+    if not isinstance(tg, dict):
+        errors.append("%s.telegram must be a mapping" % label)
+        return None
+    unknown = sorted(set(tg) - TG_KEYS)
+    if unknown:
+        errors.append("%s.telegram has unknown keys: %s" % (label, ", ".join(unknown)))
+    plan = dict(enabled=tg.get("enabled", True), dm_policy=tg.get("dm_policy", "pairing"),
+                allow_from=tg.get("allow_from"), group_policy=tg.get("group_policy", "allowlist"),
+                group_allow_from=tg.get("group_allow_from"))
+    if not isinstance(plan["enabled"], bool):
+        errors.append("%s.telegram.enabled must be a boolean" % label)
+    token = tg.get("bot_token")
+    if plan["enabled"] and not (isinstance(token, str) and re.match(r"^[0-9]+:[A-Za-z0-9_-]{20,}$", token)):
+        errors.append("%s.telegram.bot_token is missing or not a Telegram bot token (<digits>:<secret>; vault it)" % label)
+    if plan["dm_policy"] not in TG_DM_POLICIES:
+        errors.append("%s.telegram.dm_policy %r must be one of %s" % (label, plan["dm_policy"], ", ".join(TG_DM_POLICIES)))
+    if plan["group_policy"] not in TG_GROUP_POLICIES:
+        errors.append("%s.telegram.group_policy %r must be one of %s" % (label, plan["group_policy"], ", ".join(TG_GROUP_POLICIES)))
+    for key in ("allow_from", "group_allow_from"):
+        value = plan[key]
+        if value is not None and (not isinstance(value, list) or
+                                  not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in value)):
+            errors.append("%s.telegram.%s must be a list of Telegram user ids (strings or numbers)" % (label, key))
+    if plan["dm_policy"] == "open":
+        if tg.get("allow_open_dm") is not True:
+            errors.append("%s.telegram.dm_policy=open lets anyone talk to the bot; it is refused unless "
+                          "%s.telegram.allow_open_dm is true (the runbook's default is pairing + allowlist)" % (label, where))
+        elif "*" not in [str(x) for x in plan["allow_from"] or []]:
+            errors.append("%s.telegram.dm_policy=open requires \"*\" in telegram.allow_from (the gateway's schema demands it)"
+                          % label)
+    return plan
+
+
 def _ports_of(control):
     """Listening ports and CDP range of a browser control port."""
     return {control, control + 1}, (control + CDP_OFFSET, control + CDP_OFFSET + CDP_SPAN - 1)
@@ -142,6 +182,13 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         if not isinstance(p["environment"], dict):
             errors.append("%s.environment must be a mapping" % label)
 
+        p["telegram"] = None
+        tg = raw.get("telegram")
+        if tg is not None:
+            p["telegram"] = _plan_telegram(tg, label, where, errors)
+            if p["telegram"] and p["telegram"]["enabled"] and isinstance(tg.get("bot_token"), str):
+                p["_tg_token"] = tg.get("bot_token")
+
         ws = raw.get("workspace")
         if ws is None:
             ws = "%s/%s-%s" % (home, d["workspace_prefix"], name) if name else None
@@ -163,6 +210,15 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             p["unit"] = "%s-%s.service" % (d["unit_prefix"], name)
         planned.append(p)
 
+    # One bot cannot long-poll from two gateways: compare tokens without ever printing them.
+    seen_tokens = {}
+    for p in planned:
+        token = p.pop("_tg_token", None)
+        if token:
+            if token in seen_tokens:
+                errors.append("%s and %s use the same telegram.bot_token: one Telegram bot cannot long-poll from two "
+                              "gateways; give each profile its own bot" % (seen_tokens[token], p["label"]))
+            seen_tokens[token] = p["label"]
     if errors:
         return {"profiles": planned, "errors": errors}
 

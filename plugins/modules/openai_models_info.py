@@ -276,7 +276,7 @@ def _tls_message(url, reason):
         )
     return (
         "TLS verification of %s failed: the server certificate is not trusted (%s). Give the CA that "
-        "signed it via ca_path (or the spark_provider role's CA variable), or set validate_certs=false "
+        "signed it via ca_path (spark_provider_ca_cert in the spark_provider role), or set validate_certs=false "
         "for a throwaway test setup only." % (url, detail)
     )
 

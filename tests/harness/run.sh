@@ -28,6 +28,8 @@ prepare_docker() {
   "$HARNESS_DIR/build-image.sh"
   stage "controller artefacts: Node.js distribution tarball from the npm registry"
   info "$("$HARNESS_DIR/prepare-node.sh")"
+  stage "controller artefacts: Spark stand-in (llama.cpp llama-server + SmolLM2-135M, built once and cached)"
+  info "$("$HARNESS_DIR/spark-standin.sh")"
 }
 
 run_lint() {
@@ -61,6 +63,7 @@ run_molecule() {
   local scenarios=("$@")
   [ ${#scenarios[@]} -gt 0 ] || scenarios=(${MOLECULE_SCENARIOS:-default})
   export HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
+  export HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")"
   for s in "${scenarios[@]}"; do
     stage "molecule: scenario $s (molecule test)"
     (cd "$REPO_ROOT" && molecule test -s "$s")

@@ -3,7 +3,9 @@ import json
 import re
 
 import pytest
-from helpers import GATEWAY_USER, PROFILES, cli, read_config, user_cmd
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, cli, read_config, user_cmd
+
+testinfra_hosts = GATEWAY_HOSTS
 
 PIN = "2026.1.24-3"
 

@@ -2,7 +2,9 @@
 import json
 import time
 
-from helpers import GATEWAY_USER, cli, main_pids, read_config, recap, run_playbook, user_cmd, write_as_user
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, cli, main_pids, read_config, recap, run_playbook, user_cmd, write_as_user
+
+testinfra_hosts = GATEWAY_HOSTS
 
 SITE = "playbooks/site.yml"
 

@@ -2,7 +2,9 @@
 import json
 
 import pytest
-from helpers import run_playbook, snapshot
+from helpers import GATEWAY_HOSTS, run_playbook, snapshot
+
+testinfra_hosts = GATEWAY_HOSTS
 
 SITE = "playbooks/site.yml"
 OK_OPS = {"name": "ops", "port": 18790}
@@ -31,6 +33,16 @@ CASES = {
     "funnel without opt-in": (
         {"clawdbot_profiles": [{"name": "personal", "port": 18789, "tailscale_mode": "funnel"}, OK_OPS]},
         "enables Tailscale Funnel (public internet) but profiles_list[0].allow_funnel is not true"),
+    "open telegram DMs without opt-in": (
+        {"clawdbot_profiles": [{"name": "personal", "port": 18789, "telegram": {
+            "bot_token": "123456789:AAtest-telegram-bot-token-personal-0001", "dm_policy": "open"}}, OK_OPS]},
+        "profiles_list[0] (personal).telegram.dm_policy=open lets anyone talk to the bot; it is refused unless "
+        "profiles_list[0].telegram.allow_open_dm is true"),
+    "one bot token in two profiles": (
+        {"clawdbot_profiles": [
+            {"name": "personal", "port": 18789, "telegram": {"bot_token": "123456789:AAtest-telegram-bot-token-personal-0001"}},
+            {"name": "ops", "port": 18790, "telegram": {"bot_token": "123456789:AAtest-telegram-bot-token-personal-0001"}}]},
+        "profiles_list[0] (personal) and profiles_list[1] (ops) use the same telegram.bot_token"),
     "unpinned clawdbot": (
         {"clawdbot_install_version": "latest"},
         "clawdbot_install_version=latest is not reproducible"),
@@ -48,3 +60,4 @@ def test_bad_input_fails_in_preflight_without_changes(host, case):
     assert "Validate every input before anything changes" in out
     assert "Provision the Clawdbot gateway host" not in out, "failed after the preflight play:\n" + out[-3000:]
     assert snapshot(host) == before
+    assert "AAtest-telegram-bot-token" not in out

@@ -2,7 +2,9 @@
 import json
 
 import pytest
-from helpers import GATEWAY_USER, recap, run_playbook, snapshot
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, recap, run_playbook, snapshot
+
+testinfra_hosts = GATEWAY_HOSTS
 
 SITE = "playbooks/site.yml"
 HOST = "vm102.tail1234ab.ts.net"

@@ -10,7 +10,9 @@ import time
 import uuid
 
 import pytest
-from helpers import GATEWAY_USER, read_config, recap, run_module, run_playbook, user_cmd, write_as_user
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, read_config, recap, run_module, run_playbook, user_cmd, write_as_user
+
+testinfra_hosts = GATEWAY_HOSTS
 
 TOKENS = {"personal": "personal-pairing-test-token-0001", "ops": "ops-pairing-test-token-000000002"}
 PORTS = {"personal": 18789, "ops": 18790}
@@ -21,8 +23,10 @@ def lan(host):
     profiles = [{"name": p, "port": PORTS[p], "bind": "lan", "token": TOKENS[p]} for p in ("personal", "ops")]
     rc, out = run_playbook("playbooks/site.yml", "-e", json.dumps({"clawdbot_profiles": profiles, "clawdbot_tailscale_serve": False}))
     assert rc == 0, out[-4000:]
-    ip = host.run("hostname -I").stdout.split()[0]
-    return ip
+    yield host.run("hostname -I").stdout.split()[0]
+    # back to the scenario's loopback layout for the suites that follow
+    rc, out = run_playbook("playbooks/site.yml")
+    assert rc == 0, out[-4000:]
 
 
 def client(host, ip, profile, home):
@@ -140,7 +144,7 @@ def test_dm_pairing_code_approved_by_playbook(host, lan):
     assert rc == 0, out[-4000:]
     allow = json.loads(host.file("/home/user/.clawdbot-personal/credentials/telegram-allowFrom.json").content_string)
     assert "123456789" in allow["allowFrom"]
-    assert read_config(host, "personal").get("channels", {}).get("telegram", {}).get("dmPolicy", "pairing") == "pairing"
+    assert read_config(host, "personal")["channels"]["telegram"]["dmPolicy"] == "pairing"
 
 
 def test_dm_unknown_code_fails_clearly(host, lan):
