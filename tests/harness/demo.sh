@@ -61,7 +61,7 @@ SH
   (cd "$REPO_ROOT" && DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ansible-playbook -i inventories/demo playbooks/site.yml)
 
   stage "demo: what is running on $NAME"
-  ssh_demo 'sudo -u user XDG_RUNTIME_DIR=/run/user/$(id -u user) systemctl --user list-units "clawdbot-gateway-*" --no-legend --no-pager; echo; sudo ss -ltnp | grep -E "node|LISTEN.*:22 " || true'
+  ssh_demo 'sudo -u user XDG_RUNTIME_DIR=/run/user/$(id -u user) systemctl --user list-units "clawdbot-gateway-*" --no-legend --no-pager; echo; echo "listeners:"; sudo ss -Hltn | grep -v ":22 " || true'
   cat <<MSG
 
   vm102-demo is up. From this machine (VM105's role):
