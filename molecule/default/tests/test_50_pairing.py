@@ -72,8 +72,8 @@ def test_approve_by_selector_then_client_works_and_rerun_is_ok(host, lan):
 def test_approve_by_request_id_check_mode_and_diff(host, lan):
     pc2 = fresh_home("pc2")
     req = pending_request(host, lan, "personal", pc2)
-    dry = run_module("homelab.clawdbot.device_pairing", {"profile": "personal", "user": GATEWAY_USER,
-                                                          "request_id": req["requestId"]}, check=True)
+    args = {"profile": "personal", "user": GATEWAY_USER, "request_id": req["requestId"]}
+    dry = run_module("homelab.clawdbot.device_pairing", args, check=True)
     assert dry["changed"] is True and dry["cli_calls"] == 1
     still = run_module("homelab.clawdbot.device_pairing_info", {"profile": "personal", "user": GATEWAY_USER})
     assert req["requestId"] in [p["requestId"] for p in still["pending"]]

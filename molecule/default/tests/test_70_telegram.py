@@ -62,9 +62,8 @@ def test_no_secret_in_verbose_output_and_no_change(host):
 
 
 def test_token_change_restarts_only_that_profile(host):
-    profiles = [{"name": "personal", "port": 18789, "telegram": {"bot_token": "987654321:AAanother-telegram-test-token-000002",
-                                                                  "allow_from": ["42"]}},
-                {"name": "ops", "port": 18790}]
+    telegram = {"bot_token": "987654321:AAanother-telegram-test-token-000002", "allow_from": ["42"]}
+    profiles = [{"name": "personal", "port": 18789, "telegram": telegram}, {"name": "ops", "port": 18790}]
     pids = main_pids(host)
     rc, out = run_playbook(SITE, "-e", json.dumps({"clawdbot_profiles": profiles}))
     assert rc == 0, out[-3000:]

@@ -49,8 +49,8 @@ def test_plan_removes_only_owned_unwanted_handlers():
 def test_plan_funnel_difference_counts():
     cfg = json.loads(json.dumps(CONTRACT_B))
     cfg["AllowFunnel"] = {HOST + ":443": True}
-    add, _ = ts.plan(cfg, HOST, WANTED, [])
-    assert [m["name"] for m in add] == ["personal"]
+    add, remove = ts.plan(cfg, HOST, WANTED, [])
+    assert [m["name"] for m in add] == ["personal"] and remove == []
 
 
 def test_url_and_normalisation():
