@@ -8,10 +8,11 @@ what="${1:-all}"; shift || true
 t0=$(date +%s)
 declare -a timings=()
 timed() {  # timed <label> <cmd...>
-  local label=$1; shift
-  local s; s=$(date +%s)
+  local label=$1 started
+  shift
+  started=$(date +%s)
   "$@"
-  timings+=("$(printf '%-28s %5ss' "$label" "$(( $(date +%s) - s ))")")
+  timings+=("$(printf '%-28s %5ss' "$label" "$(( $(date +%s) - started ))")")
 }
 
 prepare_python() {
@@ -64,9 +65,10 @@ run_molecule() {
   [ ${#scenarios[@]} -gt 0 ] || scenarios=(${MOLECULE_SCENARIOS:-default})
   export HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
   export HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")"
-  for s in "${scenarios[@]}"; do
-    stage "molecule: scenario $s (molecule test)"
-    (cd "$REPO_ROOT" && molecule test -s "$s")
+  local scenario
+  for scenario in "${scenarios[@]}"; do
+    stage "molecule: scenario $scenario (molecule test)"
+    (cd "$REPO_ROOT" && molecule test -s "$scenario")
   done
 }
 
