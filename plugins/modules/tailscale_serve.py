@@ -139,6 +139,13 @@ removed:
   type: list
   elements: str
   sample: ["10000 /"]
+owned:
+  description:
+    - The handlers this module owns (tracked in O(state_path)) before and after the run. In check mode C(after) is
+      what a real run would record.
+  returned: success
+  type: dict
+  sample: {"before": ["443 /"], "after": ["443 /", "8443 /"]}
 commands:
   description: The tailscale commands run (auth keys redacted).
   returned: success
@@ -409,6 +416,7 @@ class TailscaleServe(object):
             operator=dict(before=op_before, after=op_after),
             added=["%d %s -> %s%s" % (m["port"], m["path"], m["target"], " (funnel)" if m["funnel"] else "") for m in add],
             removed=["%d %s" % r for r in remove],
+            owned=dict(before=sorted(owned), after=new_owned),
             commands=self.commands,
             serve_config=serve_after,
         )

@@ -20,10 +20,11 @@ def test_clawdbot_in_user_prefix_at_pin(host):
     home = host.user(GATEWAY_USER).home
     cli_path = host.file("%s/.clawdbot/bin/clawdbot" % home)
     assert cli_path.is_symlink
-    assert cli_path.linked_to.endswith("/lib/node_modules/clawdbot/dist/entry.js")
+    # One npm project per version; the CLI link points into the current one.
+    assert cli_path.linked_to == "%s/.clawdbot/versions/%s/node_modules/clawdbot/dist/entry.js" % (home, PIN)
     out = user_cmd(host, "%s/.clawdbot/bin/clawdbot --version" % home)
     assert out.rc == 0 and out.stdout.strip() == PIN
-    project = json.loads(host.file("%s/.clawdbot/lib/package.json" % home).content_string)
+    project = json.loads(host.file("%s/.clawdbot/versions/%s/package.json" % (home, PIN)).content_string)
     assert project["dependencies"] == {"clawdbot": PIN}
     assert project["overrides"] == {"libsignal": "npm:libsignal@6.0.0"}
 

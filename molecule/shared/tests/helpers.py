@@ -105,7 +105,8 @@ def snapshot(host):
     """What a failed preflight must leave untouched: configs, units, install project, PIDs, linger."""
     home = host.user(GATEWAY_USER).home
     files = [
-        "%s/.clawdbot/lib/package.json" % home,
+        "%s/.clawdbot/versions/2026.1.24-3/package.json" % home,
+        "%s/.clawdbot/bin/clawdbot" % home,
         "/var/lib/systemd/linger/%s" % GATEWAY_USER,
         "/usr/local/bin/node",
     ]

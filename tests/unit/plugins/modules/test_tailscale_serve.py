@@ -106,8 +106,22 @@ def test_converges_to_contract_b_then_no_change(node, capsys):
 
 def test_check_mode_changes_nothing(node, capsys):
     run_module(node, check=True)
-    assert result(capsys)["changed"] is True
+    r = result(capsys)
+    assert r["changed"] is True
     assert node["ctl"]("serve", "status", "--json").stdout == "{}\n"
+    # What the role's preflight uses to skip the second (real) run when nothing would change.
+    assert len(r["added"]) == 2 and r["owned"] == {"before": [], "after": ["443 /", "8443 /"]}
+    assert not os.path.exists(node["owned"])
+
+
+def test_check_mode_after_convergence_reports_nothing_to_do(node, capsys):
+    run_module(node)
+    result(capsys)
+    run_module(node, check=True)
+    r = result(capsys)
+    assert r["changed"] is False and r["added"] == [] and r["removed"] == []
+    assert r["owned"]["before"] == r["owned"]["after"] == ["443 /", "8443 /"]
+    assert r["urls"]["ops"] == "https://%s:8443/" % HOST
 
 
 def test_foreign_handler_survives_and_owned_unwanted_is_removed(node, capsys):
