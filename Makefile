@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 H := tests/harness
 
-.PHONY: test lint sanity unit molecule demo demo-destroy build image bench
+.PHONY: test lint sanity unit molecule demo demo-destroy build image bench docs
 
 test:            ## everything, in order: lint, sanity, unit, molecule (the CI command)
 	$(H)/run.sh all
@@ -20,6 +20,9 @@ unit:            ## pytest unit tests of modules, module_utils and test doubles
 
 molecule:        ## molecule test (SCENARIO=name to run one scenario)
 	$(H)/run.sh molecule $(SCENARIO)
+
+docs:            ## regenerate docs/roles (argument_specs) and docs/modules (antsibull-docs)
+	$(H)/docs.sh
 
 image:           ## build (or reuse) the debootstrap systemd test image
 	$(H)/ensure-host.sh && $(H)/build-image.sh

@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) homelab.clawdbot maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write docs/roles/<role>.md (and docs/roles/README.md) from roles/<role>/meta/argument_specs.yml.
+
+Usage:  python tools/gen_role_docs.py [--out DIR] [--check]
+
+The output depends only on the spec files (roles in name order, entry points and options in file order),
+so re-running the script is all that is needed after a spec changes.  ``--check`` writes nothing and exits
+1 when a page in DIR differs, is missing, or exists for a role that does not.  Needs Python 3 and PyYAML.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import os
+import re
+import sys
+
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+INDEX = "README.md"
+HEADER = ("<!-- Generated from roles/{role}/meta/argument_specs.yml by tools/gen_role_docs.py. -->\n"
+          "> Generated from `roles/{role}/meta/argument_specs.yml` — do not edit; run `make docs`.\n")
+
+# Ansible documentation markup -> Markdown.  Links first, then the one-argument macros.
+_MARKUP = [
+    (re.compile(r"L\(([^)]+?),\s*([^)]+?)\)"), r"[\1](\2)"),
+    (re.compile(r"U\(([^)]+?)\)"), r"<\1>"),
+    (re.compile(r"I\(([^)]+?)\)"), r"*\1*"),
+    (re.compile(r"B\(([^)]+?)\)"), r"**\1**"),
+    (re.compile(r"(?:C|V|O|E|RV|M|P)\(([^)]+?)\)"), r"`\1`"),
+    (re.compile(r"HORIZONTALLINE"), "---"),
+]
+
+
+def markup(text):
+    text = str(text)
+    for rx, repl in _MARKUP:
+        text = rx.sub(repl, text)
+    return text
+
+
+def paragraphs(value):
+    """A spec description (string or list of strings) as a list of Markdown paragraphs."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [" ".join(markup(x).split()) for x in items if str(x).strip()]
+
+
+def cell(text):
+    """Make text safe for a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def flow(value):
+    """A default or choice value the way it is written in YAML (flow style, one line)."""
+    if isinstance(value, str):
+        return value if value != "" else '""'
+    return yaml.safe_dump(value, default_flow_style=True, width=1 << 30, sort_keys=False).strip().replace("\n...", "")
+
+
+def code(value):
+    text = flow(value)
+    ticks = "``" if "`" in text else "`"
+    pad = " " if ticks == "``" else ""
+    return "%s%s%s%s%s" % (ticks, pad, text, pad, ticks)
+
+
+def type_of(spec):
+    kind = spec.get("type", "str")
+    if kind == "list" and spec.get("elements"):
+        return "list of %s" % spec["elements"]
+    return kind
+
+
+def options_table(options, path=""):
+    """Markdown for one options mapping; suboptions follow as their own tables (recursively)."""
+    if not options:
+        return ["No options."]
+    out = ["| option | type | default | required | choices | description |",
+           "|---|---|---|---|---|---|"]
+    nested = []
+    for name, spec in options.items():
+        spec = spec or {}
+        full = "%s.%s" % (path, name) if path else name
+        desc = paragraphs(spec.get("description"))
+        if spec.get("aliases"):
+            desc.append("Aliases: %s." % ", ".join(code(a) for a in spec["aliases"]))
+        if spec.get("version_added"):
+            desc.append("Added in %s." % spec["version_added"])
+        default = code(spec["default"]) if "default" in spec and spec["default"] is not None else ""
+        choices = ", ".join(code(c) for c in spec.get("choices") or [])
+        out.append("| %s | %s | %s | %s | %s | %s |" % (
+            cell(code(full)), cell(type_of(spec)), cell(default), "yes" if spec.get("required") else "no",
+            cell(choices), cell("<br>".join(desc))))
+        if spec.get("options"):
+            nested.append((full, spec))
+    for full, spec in nested:
+        out += ["", "Suboptions of `%s` (%s):" % (full, type_of(spec)), ""]
+        out += options_table(spec["options"], full)
+    return out
+
+
+def render_role(role, specs):
+    entry_points = (specs or {}).get("argument_specs") or {}
+    lines = [HEADER.format(role=role), "# Role `homelab.clawdbot.%s`" % role, ""]
+    lines += ["Entry points: %s." % ", ".join("[`%s`](#entry-point-%s)" % (ep, ep.lower()) for ep in entry_points), ""]
+    seen = {}
+    for ep, spec in entry_points.items():
+        spec = spec or {}
+        lines += ["## Entry point `%s`" % ep, ""]
+        if spec.get("short_description"):
+            lines += ["**%s**" % markup(spec["short_description"]).rstrip("."), ""]
+        for para in paragraphs(spec.get("description")):
+            lines += ["- " + para]
+        if spec.get("description"):
+            lines.append("")
+        usage = "tasks_from: %s" % ep if ep != "main" else ""
+        lines += ["```yaml", "- ansible.builtin.include_role:", "    name: homelab.clawdbot.%s" % role]
+        if usage:
+            lines.append("    " + usage)
+        lines += ["```", ""]
+        options = spec.get("options") or {}
+        same = [other for other, opts in seen.items() if opts == options and options]
+        lines += ["### Options of `%s`" % ep, ""]
+        if same:
+            lines += ["The same options as `%s` (the spec shares them)." % same[0], ""]
+        lines += options_table(options)
+        lines.append("")
+        seen[ep] = options
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_index(roles):
+    lines = ["<!-- Generated from roles/*/meta/argument_specs.yml by tools/gen_role_docs.py. -->",
+             "> Generated from `roles/*/meta/argument_specs.yml` — do not edit; run `make docs`.", "",
+             "# Roles of `homelab.clawdbot`", "",
+             "Every role validates its input against `meta/argument_specs.yml` before it changes anything; "
+             "each role also has a `preflight` entry point that only validates. "
+             "`playbooks/site.yml` runs all preflights first.", "",
+             "| role | entry points | what it does |", "|---|---|---|"]
+    for role, specs in roles:
+        entry_points = (specs or {}).get("argument_specs") or {}
+        summary = (entry_points.get("main") or {}).get("short_description", "")
+        lines.append("| [`%s`](%s.md) | %s | %s |" % (role, role, ", ".join("`%s`" % e for e in entry_points),
+                                                      cell(markup(summary))))
+    lines += ["", "Modules and filters: [../modules/](../modules/README.md) (rendered by antsibull-docs).", ""]
+    return "\n".join(lines)
+
+
+def load_roles(repo=REPO):
+    roles_dir = os.path.join(repo, "roles")
+    roles = []
+    for role in sorted(os.listdir(roles_dir)):
+        spec_file = os.path.join(roles_dir, role, "meta", "argument_specs.yml")
+        if os.path.isfile(spec_file):
+            with open(spec_file, encoding="utf-8") as fh:
+                roles.append((role, yaml.safe_load(fh)))
+    return roles
+
+
+def render_all(repo=REPO):
+    """{file name: content} for docs/roles."""
+    roles = load_roles(repo)
+    pages = {"%s.md" % role: render_role(role, specs) for role, specs in roles}
+    pages[INDEX] = render_index(roles)
+    return pages
+
+
+def compare(pages, out_dir):
+    """Messages for every difference between the rendered pages and the Markdown files in out_dir."""
+    problems = []
+    existing = set(f for f in os.listdir(out_dir) if f.endswith(".md")) if os.path.isdir(out_dir) else set()
+    for name in sorted(pages):
+        path = os.path.join(out_dir, name)
+        if name not in existing:
+            problems.append("%s is missing" % path)
+            continue
+        with open(path, encoding="utf-8") as fh:
+            if fh.read() != pages[name]:
+                problems.append("%s is out of date" % path)
+    for name in sorted(existing - set(pages)):
+        problems.append("%s has no role (roles/%s/meta/argument_specs.yml does not exist)" % (
+            os.path.join(out_dir, name), name[:-3]))
+    return problems
+
+
+def write(pages, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    for name in sorted(os.listdir(out_dir)):
+        if name.endswith(".md") and name not in pages:
+            os.remove(os.path.join(out_dir, name))
+    for name, text in sorted(pages.items()):
+        path = os.path.join(out_dir, name)
+        old = None
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                old = fh.read()
+        if old != text:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=os.path.join(REPO, "docs", "roles"), help="output directory")
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when out of date")
+    args = parser.parse_args(argv)
+    pages = render_all()
+    if args.check:
+        problems = compare(pages, args.out)
+        for p in problems:
+            print(p, file=sys.stderr)
+        if problems:
+            print("role docs are out of sync with roles/*/meta/argument_specs.yml: run `make docs`", file=sys.stderr)
+            return 1
+        return 0
+    write(pages, args.out)
+    print("wrote %d pages to %s" % (len(pages), args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
