@@ -89,9 +89,15 @@ notes:
   - Runs as root for O(user_units) and for paths only root can read.
 attributes:
   check_mode:
+    description: The module only reads; it runs in check mode as well.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
+  platform:
+    description: Target OS family.
+    support: full
+    platforms: posix
 """
 
 EXAMPLES = r"""
