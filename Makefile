@@ -33,5 +33,8 @@ demo:            ## start the vm102-demo container and run playbooks/site.yml ag
 demo-destroy:    ## remove the vm102-demo container
 	$(H)/demo.sh destroy
 
+bench:           ## timings on the demo container: first converge, no-op re-run, floor, approve-pairing vs manual CLI
+	$(H)/bench.sh
+
 build:           ## build the collection tarball
 	$(H)/ensure-venv.sh && . $${HOMELAB_CLAWDBOT_VENV:-$${XDG_CACHE_HOME:-$$HOME/.cache}/homelab-clawdbot/venv}/bin/activate && ansible-galaxy collection build --force --output-path build/

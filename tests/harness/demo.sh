@@ -2,7 +2,7 @@
 # `make demo`: a local VM102 stand-in. Starts (or reuses) the systemd container vm102-demo with SSH
 # published on a loopback port, runs playbooks/site.yml against inventories/demo over SSH (as VM105
 # does against VM102), then shows what runs and how to reach it.
-# Usage: demo.sh up|destroy
+# Usage: demo.sh up|container|destroy   (container: only the container, SSH and the admin account)
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -20,7 +20,8 @@ ssh_demo() {
     admin@127.0.0.1 "$@"
 }
 
-up() {
+# The container with SSH and the admin account, nothing of the collection applied yet (`demo.sh container`).
+container() {
   stage "demo: toolchain, docker, image, Node tarball"
   "$HARNESS_DIR/ensure-venv.sh"
   activate_venv
@@ -56,7 +57,10 @@ SH
   docker exec "$NAME" sh -c 'test -f /var/lib/tailscale-double/state.json || tailscale __double init --hostname=vm102-demo --tailnet=tail1234ab.ts.net'
   for _ in $(seq 1 30); do ssh_demo true 2>/dev/null && break; sleep 1; done
   ssh_demo true || die "cannot ssh to admin@127.0.0.1:$PORT"
+}
 
+up() {
+  container
   stage "demo: ansible-playbook playbooks/site.yml -i inventories/demo (over SSH)"
   (cd "$REPO_ROOT" && DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ansible-playbook -i inventories/demo playbooks/site.yml)
 
@@ -78,6 +82,7 @@ MSG
 
 case "${1:-up}" in
   up) up ;;
+  container) container ;;
   destroy) destroy ;;
-  *) die "usage: demo.sh up|destroy" ;;
+  *) die "usage: demo.sh up|container|destroy" ;;
 esac

@@ -18,14 +18,21 @@ def inventory_dir():
     return os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
 
 
-def run_playbook(playbook, *args, check=False, timeout=900):
-    """Run a playbook of this repo against the molecule instance; returns (rc, output)."""
+def ansible_env(**extra):
+    """The environment of the ansible commands the suites run: molecule's config, this checkout's collection."""
     env = dict(os.environ)
     env.setdefault("ANSIBLE_CONFIG", os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "ansible.cfg"))
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".ansible", "collections")
     env["ANSIBLE_ROLES_PATH"] = os.path.join(REPO, "roles")
     env["ANSIBLE_NOCOLOR"] = "1"
     env["ANSIBLE_FORCE_COLOR"] = "0"  # molecule forces colour for its own runs
+    env.update(extra)
+    return env
+
+
+def run_playbook(playbook, *args, check=False, timeout=900):
+    """Run a playbook of this repo against the molecule instance; returns (rc, output)."""
+    env = ansible_env()
     cmd = ["ansible-playbook", "-i", inventory_dir(), os.path.join(REPO, playbook)] + list(args)
     if check:
         cmd.append("--check")
@@ -36,13 +43,7 @@ def run_playbook(playbook, *args, check=False, timeout=900):
 
 def run_module(module, args, check=False, become=True):
     """Run one module of the collection ad hoc on the instance; returns its result dict."""
-    env = dict(os.environ)
-    env.setdefault("ANSIBLE_CONFIG", os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "ansible.cfg"))
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".ansible", "collections")
-    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
-    env["ANSIBLE_FORCE_COLOR"] = "0"
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    env = ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     cmd = ["ansible", "clawdbot_gateways", "-i", inventory_dir(), "-m", module, "-a", json.dumps(args)]
     if become:
         cmd.append("-b")
