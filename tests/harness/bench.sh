@@ -52,17 +52,19 @@ pids() {
     | tr '\n' ' '
 }
 
+export HOMELAB_CLAWDBOT_NODE_TARBALL
+HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
+
 stage "bench: first converge x$CONVERGE_RUNS (fresh container each time)"
 for i in $(seq 1 "$CONVERGE_RUNS"); do
   "$HARNESS_DIR/demo.sh" destroy >/dev/null
   "$HARNESS_DIR/demo.sh" container > "$OUT/container-$i.log" 2>&1 || { tail -20 "$OUT/container-$i.log"; die "demo container failed"; }
-  export HOMELAB_CLAWDBOT_NODE_TARBALL
-  HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
   timeit "first converge" "$OUT/converge-$i.log" playbook playbooks/site.yml
   info "run $i: $(recap_of "$OUT/converge-$i.log")"
 done
 
 stage "bench: no-op re-run and floor, interleaved x$RUNS"
+playbook playbooks/site.yml > "$OUT/settle.log" 2>&1 || { tail -30 "$OUT/settle.log"; die "site.yml failed before the no-op runs"; }
 before="$(pids)"
 for i in $(seq 1 "$RUNS"); do
   timeit "no-op re-run (site.yml)" "$OUT/noop-$i.log" playbook playbooks/site.yml
@@ -79,9 +81,10 @@ playbook playbooks/site.yml -e "$lan_vars" > "$OUT/lan.log" 2>&1 || { tail -30 "
 ip=$(ssh_demo "hostname -I" | awk '{print $1}')
 # A new device asks for pairing: the real CLI with a fresh HOME against the non-loopback address.
 pending() {
-  ssh_demo "cd /tmp && HOME=/tmp/bench-$1 NO_COLOR=1 /home/user/.clawdbot/bin/clawdbot devices list --json --url ws://$ip:18789 --token $TOKEN" \
-    >/dev/null 2>&1 && die "the bench client was not asked to pair"
-  return 0
+  local err
+  err=$(ssh_demo "cd /tmp && sudo env HOME=/tmp/bench-$1 NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin \
+    /home/user/.clawdbot/bin/clawdbot devices list --json --url ws://$ip:18789 --token $TOKEN" 2>&1 >/dev/null) || true
+  case "$err" in *"pairing required"*) ;; *) die "the bench client was not asked to pair: $err" ;; esac
 }
 manual() {
   local id
@@ -93,6 +96,7 @@ for i in $(seq 1 "$RUNS"); do
   pending "a-$i-$$"
   timeit "approve-pairing.yml (1 request)" "$OUT/approve-$i.log" \
     playbook playbooks/approve-pairing.yml -e profile=personal -e client_id=cli
+  grep -qE 'changed=1 +unreachable=0 +failed=0' <(recap_of "$OUT/approve-$i.log") || die "approve-pairing approved nothing ($OUT/approve-$i.log)"
   pending "b-$i-$$"
   timeit "manual CLI (list + approve)" "$OUT/manual-$i.log" manual
 done
