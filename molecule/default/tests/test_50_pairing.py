@@ -4,13 +4,12 @@ Recipe (contract 4.4): the gateways are re-converged with bind=lan and explicit 
 with a fresh HOME (a new device identity) against the container's own non-loopback address, which makes the
 gateway create a pending pairing request exactly as a browser on another machine would.
 """
-import datetime
 import json
 import time
-import uuid
 
 import pytest
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, read_config, recap, run_module, run_playbook, user_cmd, write_as_user
+from helpers import (GATEWAY_HOSTS, GATEWAY_USER, device_id, fresh_home, read_config, recap, remote_cli, run_module, run_playbook,
+                     user_cmd, write_dm_request)
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -31,21 +30,14 @@ def lan(host):
 
 def client(host, ip, profile, home):
     """The real CLI as a remote device: fresh HOME = fresh device identity; returns the command result."""
-    return host.run("cd /tmp && HOME=/tmp/%s NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin "
-                    "/home/user/.clawdbot/bin/clawdbot devices list --json --url ws://%s:%d --token %s"
-                    % (home, ip, PORTS[profile], TOKENS[profile]))
-
-
-def fresh_home(name):
-    """A HOME no earlier run used: a new device identity."""
-    return "%s-%s" % (name, uuid.uuid4().hex[:8])
+    return remote_cli(host, home, "ws://%s:%d" % (ip, PORTS[profile]), TOKENS[profile], "devices", "list", "--json")
 
 
 def pending_request(host, ip, profile, home):
     """Make the client ask for pairing; return its pending request (found by the client's own device id)."""
     res = client(host, ip, profile, home)
     assert res.rc == 1 and "pairing required" in res.stderr, res.stderr[-2000:]
-    device = json.loads(host.file("/tmp/%s/.clawdbot/identity/device.json" % home).content_string)["deviceId"]
+    device = device_id(host, home)
     info = run_module("homelab.clawdbot.device_pairing_info", {"profile": profile, "user": GATEWAY_USER})
     assert not info.get("failed"), info
     mine = [p for p in info["pending"] if p["deviceId"] == device]
@@ -129,16 +121,8 @@ def test_playbook_approves_one_profile_and_leaves_the_other(host, lan):
     assert other["requestId"] in [p["requestId"] for p in ops["pending"]]
 
 
-def _write_dm_request(host, code, sender):
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    store = {"version": 1, "requests": [{"id": sender, "code": code, "createdAt": now, "lastSeenAt": now,
-                                         "meta": {"username": "probeuser", "firstName": "Probe"}}]}
-    host.run("install -d -m 0700 -o user -g user /home/user/.clawdbot-personal/credentials")
-    write_as_user(host, "/home/user/.clawdbot-personal/credentials/telegram-pairing.json", json.dumps(store))
-
-
 def test_dm_pairing_code_approved_by_playbook(host, lan):
-    _write_dm_request(host, "ABCD2345", "123456789")
+    write_dm_request(host, "personal", "ABCD2345", "123456789")
     rc, out = run_playbook("playbooks/approve-pairing.yml", "-e", "profile=personal", "-e", "channel=telegram",
                            "-e", "code=abcd2345")
     assert rc == 0, out[-4000:]

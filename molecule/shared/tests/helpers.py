@@ -1,10 +1,12 @@
 """Helpers shared by the molecule testinfra suites: run playbooks against the scenario's inventory,
 run the clawdbot CLI as the gateway user, snapshot what a failed run must not change."""
 import base64
+import datetime
 import json
 import os
 import re
 import subprocess
+import uuid
 
 # The suites check the gateway host; the "spark" platform is reached through it.
 GATEWAY_HOSTS = ["ansible://vm102"]
@@ -121,3 +123,30 @@ def snapshot(host):
     state["pids"] = main_pids(host)
     state["backups"] = host.run("ls -1 %s/.clawdbot-*/ | grep -c '~$' || true" % home).stdout.strip()
     return state
+
+
+def fresh_home(name):
+    """A HOME no earlier run used: a new device identity for the CLI (contract 4.4)."""
+    return "%s-%s" % (name, uuid.uuid4().hex[:8])
+
+
+def remote_cli(host, home, url, token, *args):
+    """The real CLI as a device on another machine: HOME=/tmp/<home> (its own identity), explicit --url and --token."""
+    return host.run("cd /tmp && HOME=/tmp/%s NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin "
+                    "/home/%s/.clawdbot/bin/clawdbot %s --url %s --token %s"
+                    % (home, GATEWAY_USER, " ".join(args), url, token))
+
+
+def device_id(host, home):
+    """The device id of the identity the CLI created in /tmp/<home>."""
+    return json.loads(host.file("/tmp/%s/.clawdbot/identity/device.json" % home).content_string)["deviceId"]
+
+
+def write_dm_request(host, profile, code, sender, channel="telegram"):
+    """A pending DM pairing request in the store format of contract section 5 (a bot would write it on a DM)."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    store = {"version": 1, "requests": [{"id": sender, "code": code, "createdAt": now, "lastSeenAt": now,
+                                         "meta": {"username": "probeuser", "firstName": "Probe"}}]}
+    home = "/home/%s" % GATEWAY_USER
+    host.run("install -d -m 0700 -o %s -g %s %s/.clawdbot-%s/credentials" % (GATEWAY_USER, GATEWAY_USER, home, profile))
+    write_as_user(host, "%s/.clawdbot-%s/credentials/%s-pairing.json" % (home, profile, channel), json.dumps(store))
