@@ -37,6 +37,9 @@ run_lint() {
   stage "lint: yamllint"
   (cd "$REPO_ROOT" && yamllint -s .)
   stage "lint: ansible-lint (profile production)"
+  # ansible-lint may leave a copy of this collection in ~/.ansible/collections; a copy made from another
+  # checkout (an older commit) would shadow this one's plugins and roles, so it goes first.
+  rm -rf "${HOME}/.ansible/collections/ansible_collections/homelab/clawdbot"
   (cd "$REPO_ROOT" && ansible-lint --offline -q)
 }
 
