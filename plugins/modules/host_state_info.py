@@ -250,6 +250,18 @@ def path_state(path, checksum_max):
     return info
 
 
+def expand(path):
+    """Expand a leading ``~`` or ``~user`` (the home of that user on this host); anything else is left as it is."""
+    if not path.startswith("~"):
+        return path
+    name, sep, rest = path[1:].partition("/")
+    try:
+        home = pwd.getpwnam(name).pw_dir if name else pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return path  # an unknown user: the path does not exist
+    return home + sep + rest
+
+
 def secret_state(path, expected):
     info = path_state(path, 1048576)
     checksum = info.pop("checksum", None)
@@ -371,10 +383,10 @@ def main():
     units, manager = user_unit_state(module, p["user_units"])
     module.exit_json(
         changed=False,
-        paths=dict((path, path_state(os.path.expanduser(path), p["checksum_max_bytes"])) for path in p["paths"]),
-        secret_files=dict((path, secret_state(os.path.expanduser(path), str(expected)))
+        paths=dict((path, path_state(expand(path), p["checksum_max_bytes"])) for path in p["paths"]),
+        secret_files=dict((path, secret_state(expand(path), str(expected)))
                           for path, expected in p["secret_files"].items()),
-        read=dict((path, read_text(os.path.expanduser(path))) for path in p["read"]),
+        read=dict((path, read_text(expand(path))) for path in p["read"]),
         users=dict((name, user_entry(name)) for name in p["users"]),
         packages=package_versions(module, p["packages"]),
         commands=run_commands(module, p["commands"]),

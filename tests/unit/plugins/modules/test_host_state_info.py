@@ -82,11 +82,28 @@ def test_checksum_only_up_to_the_limit(monkeypatch, tmp_path):
 def test_tilde_user_is_expanded_but_keys_stay_as_given(monkeypatch, tmp_path):
     me = pwd.getpwuid(os.getuid())
     name = "~%s/.homelab-clawdbot-test-%d" % (me.pw_name, os.getpid())
-    failed, result, dummy = run(monkeypatch, dict(paths=[name]))
+    failed, result, dummy = run(monkeypatch, dict(paths=[name, "~no-such-user-xyz/x"]))
     assert not failed
-    assert list(result["paths"]) == [name]
+    assert list(result["paths"]) == [name, "~no-such-user-xyz/x"]
     assert result["paths"][name] == {"exists": False}
-    assert os.path.expanduser(name).startswith(me.pw_dir)
+    assert result["paths"]["~no-such-user-xyz/x"] == {"exists": False}
+    assert mod.expand(name) == me.pw_dir + "/.homelab-clawdbot-test-%d" % os.getpid()
+    assert mod.expand("~%s" % me.pw_name) == me.pw_dir
+    assert mod.expand("/etc/~x") == "/etc/~x"
+
+
+def test_tilde_paths_are_read(monkeypatch, tmp_path):
+    real = pwd.getpwnam
+
+    class Entry(object):
+        pw_dir = str(tmp_path)
+
+    monkeypatch.setattr(mod.pwd, "getpwnam", lambda name: Entry() if name == "gw" else real(name))
+    (tmp_path / "unit.service").write_text("[Unit]\n")
+    failed, result, dummy = run(monkeypatch, dict(paths=["~gw/unit.service"], read=["~gw/unit.service"]))
+    assert not failed
+    assert result["paths"]["~gw/unit.service"]["type"] == "file"
+    assert result["read"]["~gw/unit.service"] == "[Unit]\n"
 
 
 def test_secret_files_say_only_whether_they_match(monkeypatch, tmp_path):
@@ -140,9 +157,8 @@ def test_users_and_packages(monkeypatch):
 
 
 def test_commands_and_missing_executables(monkeypatch, tmp_path):
-    failed, result, calls = run(monkeypatch, dict(commands={"node": ["/usr/bin/node", "--version"],
-                                                           "gone": [str(tmp_path / "nope"), "--version"]}),
-                                commands={("/usr/bin/node",): (0, "v22.23.3\n", "")})
+    args = dict(commands={"node": ["/usr/bin/node", "--version"], "gone": [str(tmp_path / "nope"), "--version"]})
+    failed, result, calls = run(monkeypatch, args, commands={("/usr/bin/node",): (0, "v22.23.3\n", "")})
     assert not failed
     assert result["commands"]["node"] == {"rc": 0, "stdout": "v22.23.3\n", "stderr": ""}
     assert result["commands"]["gone"]["rc"] == 127
