@@ -17,13 +17,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import docs_pages  # noqa: E402  (next to this file)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 COLLECTION = "homelab.clawdbot"
@@ -127,42 +129,12 @@ def compare(pages, out_dir):
 
 
 def write(pages, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    for name in sorted(os.listdir(out_dir)):
-        if _ours(name) and name not in pages:
-            os.remove(os.path.join(out_dir, name))
-    for name, text in sorted(pages.items()):
-        path = os.path.join(out_dir, name)
-        old = None
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as fh:
-                old = fh.read()
-        if old != text:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+    docs_pages.write(pages, out_dir, _ours)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.join(REPO, "docs", "modules"), help="output directory")
-    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when out of date")
-    args = parser.parse_args(argv)
-    try:
-        pages = render_all()
-    except RuntimeError as exc:
-        print("ERROR: %s" % exc, file=sys.stderr)
-        return 2
-    if args.check:
-        problems = compare(pages, args.out)
-        for p in problems:
-            print(p, file=sys.stderr)
-        if problems:
-            print("module docs are out of sync with plugins/: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    write(pages, args.out)
-    print("wrote %d pages to %s" % (len(pages), args.out))
-    return 0
+    return docs_pages.main(argv, __doc__.splitlines()[0], os.path.join(REPO, "docs", "modules"), render_all, compare, _ours,
+                           "module docs are out of sync with plugins/: run `make docs`")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ done
 
 stage "bench: no-op re-run and floor, interleaved x$RUNS"
 playbook playbooks/site.yml > "$OUT/settle.log" 2>&1 || { tail -30 "$OUT/settle.log"; die "site.yml failed before the no-op runs"; }
+# Freshly started gateways keep the CPU busy for a while (plugins, caches); measure an idle host.
+sleep "${BENCH_SETTLE_SECONDS:-60}"
 before="$(pids)"
 for i in $(seq 1 "$RUNS"); do
   timeit "no-op re-run (site.yml)" "$OUT/noop-$i.log" playbook playbooks/site.yml
