@@ -24,6 +24,24 @@ def write(pages, out_dir, ours):
                 fh.write(text)
 
 
+def compare(pages, out_dir, ours, stale):
+    """Messages for every difference between `pages` and our files in `out_dir`; `stale(name)` says why a file
+    that is no page any more should go."""
+    problems = []
+    existing = set(f for f in os.listdir(out_dir) if ours(f)) if os.path.isdir(out_dir) else set()
+    for name in sorted(pages):
+        path = os.path.join(out_dir, name)
+        if name not in existing:
+            problems.append("%s is missing" % path)
+            continue
+        with open(path, encoding="utf-8") as fh:
+            if fh.read() != pages[name]:
+                problems.append("%s is out of date" % path)
+    for name in sorted(existing - set(pages)):
+        problems.append("%s %s" % (os.path.join(out_dir, name), stale(name)))
+    return problems
+
+
 def main(argv, description, default_out, render_all, compare, ours, out_of_sync):
     """`--check` compares (exit 1 and `out_of_sync` when a page differs); otherwise the pages are written."""
     parser = argparse.ArgumentParser(description=description)

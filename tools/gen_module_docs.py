@@ -113,19 +113,7 @@ def _ours(name):
 
 
 def compare(pages, out_dir):
-    problems = []
-    existing = set(f for f in os.listdir(out_dir) if _ours(f)) if os.path.isdir(out_dir) else set()
-    for name in sorted(pages):
-        path = os.path.join(out_dir, name)
-        if name not in existing:
-            problems.append("%s is missing" % path)
-            continue
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() != pages[name]:
-                problems.append("%s is out of date" % path)
-    for name in sorted(existing - set(pages)):
-        problems.append("%s is stale (no such module or filter)" % os.path.join(out_dir, name))
-    return problems
+    return docs_pages.compare(pages, out_dir, _ours, lambda name: "is stale (no such module or filter)")
 
 
 def write(pages, out_dir):

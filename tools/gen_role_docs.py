@@ -174,26 +174,14 @@ def render_all(repo=REPO):
     return pages
 
 
-def compare(pages, out_dir):
-    """Messages for every difference between the rendered pages and the Markdown files in out_dir."""
-    problems = []
-    existing = set(f for f in os.listdir(out_dir) if f.endswith(".md")) if os.path.isdir(out_dir) else set()
-    for name in sorted(pages):
-        path = os.path.join(out_dir, name)
-        if name not in existing:
-            problems.append("%s is missing" % path)
-            continue
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() != pages[name]:
-                problems.append("%s is out of date" % path)
-    for name in sorted(existing - set(pages)):
-        problems.append("%s has no role (roles/%s/meta/argument_specs.yml does not exist)" % (
-            os.path.join(out_dir, name), name[:-3]))
-    return problems
-
-
 def _ours(name):
     return name.endswith(".md")
+
+
+def compare(pages, out_dir):
+    """Messages for every difference between the rendered pages and the Markdown files in out_dir."""
+    return docs_pages.compare(pages, out_dir, _ours, lambda name: "has no role (roles/%s/meta/argument_specs.yml does not exist)"
+                              % name[:-3])
 
 
 def write(pages, out_dir):
