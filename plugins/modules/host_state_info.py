@@ -12,8 +12,8 @@ DOCUMENTATION = r"""
 module: host_state_info
 short_description: Read everything a role needs to decide what to change, in one round trip
 description:
-  - Reads, without changing anything, the state of many paths, users, Debian packages, systemd user units and
-    the output of read-only commands, and returns it in one result.
+  - Reads, without changing anything, the state of many paths, users, Debian packages and systemd user units, and
+    returns it in one result.
   - The roles of this collection call it once, compare the result with what they want, and run their
     changing tasks only for what differs ("read state, compare, then act" in bulk). On an unchanged host a
     re-run then costs one remote call per role instead of one per file.
@@ -63,13 +63,6 @@ options:
     type: list
     elements: str
     default: []
-  commands:
-    description:
-      - Read-only commands to run, as a mapping of a name to an argv list (no shell). Each result holds
-        C(rc), C(stdout) and C(stderr). A missing executable gives C(rc=127).
-      - Only list commands that change nothing; the module reports C(changed=false) whatever they do.
-    type: dict
-    default: {}
   user_units:
     description:
       - Systemd user units of one user, read through that user's service manager
@@ -110,8 +103,6 @@ EXAMPLES = r"""
       - /home/user/.clawdbot/versions/2026.1.24-3/node_modules/clawdbot/package.json
     users: [user]
     packages: [git]
-    commands:
-      node: [/usr/bin/node, --version]
     user_units:
       user: user
       units: [clawdbot-gateway-personal.service]
@@ -174,11 +165,6 @@ packages:
   returned: always
   type: dict
   sample: {"git": "1:2.39.5-0+deb12u2"}
-commands:
-  description: rc, stdout and stderr of each command in O(commands).
-  returned: always
-  type: dict
-  sample: {"node": {"rc": 0, "stdout": "v22.23.3\n", "stderr": ""}}
 user_units:
   description:
     - Properties of each unit in O(user_units.units) (C(LoadState), C(ActiveState), C(SubState), C(UnitFileState),
@@ -308,23 +294,6 @@ def package_versions(module, names):
     return out
 
 
-def run_commands(module, commands):
-    results = {}
-    for name, argv in sorted(commands.items()):
-        if not isinstance(argv, list) or not argv:
-            module.fail_json(msg="commands.%s must be a non-empty argv list" % name)
-        argv = [str(a) for a in argv]
-        if os.path.sep in argv[0] and not os.path.exists(argv[0]):
-            results[name] = {"rc": 127, "stdout": "", "stderr": "%s: not found" % argv[0]}
-            continue
-        try:
-            rc, stdout, stderr = module.run_command(argv, environ_update={"LC_ALL": "C", "NO_COLOR": "1"})
-        except OSError as exc:  # pragma: no cover - run_command reports most of these itself
-            rc, stdout, stderr = 127, "", str(exc)
-        results[name] = {"rc": rc, "stdout": stdout, "stderr": stderr}
-    return results
-
-
 def parse_show(text, units):
     """Parse `systemctl show -p ... a b c`: blocks separated by blank lines, in the order of the units."""
     blocks, current = [], {}
@@ -371,7 +340,6 @@ def main():
             read=dict(type="list", elements="str", default=[]),
             users=dict(type="list", elements="str", default=[]),
             packages=dict(type="list", elements="str", default=[]),
-            commands=dict(type="dict", default={}),
             user_units=dict(type="dict", options=dict(
                 user=dict(type="str", required=True),
                 units=dict(type="list", elements="str", required=True),
@@ -389,7 +357,6 @@ def main():
         read=dict((path, read_text(expand(path))) for path in p["read"]),
         users=dict((name, user_entry(name)) for name in p["users"]),
         packages=package_versions(module, p["packages"]),
-        commands=run_commands(module, p["commands"]),
         user_units=units,
         user_manager=manager,
     )

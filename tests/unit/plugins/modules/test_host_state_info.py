@@ -1,5 +1,5 @@
 """Unit tests of homelab.clawdbot.host_state_info: one read-only round trip over paths, files, users,
-packages, commands and systemd user units."""
+packages and systemd user units."""
 import hashlib
 import os
 import pwd
@@ -154,20 +154,6 @@ def test_users_and_packages(monkeypatch):
     assert result["users"]["no-such-user-xyz"] is None
     assert result["packages"] == {"git": "1:2.39.5-0+deb12u2", "nodejs": None, "absent": None}
     assert calls[0][:2] == ["/usr/bin/dpkg-query", "-W"] and calls[0][-3:] == ["git", "nodejs", "absent"]
-
-
-def test_commands_and_missing_executables(monkeypatch, tmp_path):
-    args = dict(commands={"node": ["/usr/bin/node", "--version"], "gone": [str(tmp_path / "nope"), "--version"]})
-    failed, result, calls = run(monkeypatch, args, commands={("/usr/bin/node",): (0, "v22.23.3\n", "")})
-    assert not failed
-    assert result["commands"]["node"] == {"rc": 0, "stdout": "v22.23.3\n", "stderr": ""}
-    assert result["commands"]["gone"]["rc"] == 127
-    assert calls == [["/usr/bin/node", "--version"]]
-
-
-def test_commands_must_be_argv_lists(monkeypatch):
-    failed, result, dummy = run(monkeypatch, dict(commands={"bad": "node --version"}))
-    assert failed and "commands.bad must be a non-empty argv list" in result["msg"]
 
 
 SHOW = ("LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID=689\n"
