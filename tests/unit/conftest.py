@@ -26,3 +26,39 @@ def _collection_root():
 
 
 sys.path.insert(0, _collection_root())
+
+
+import pytest  # noqa: E402  (after the sys.path set-up above)
+
+from ansible.module_utils import basic  # noqa: E402
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
+
+
+class ModuleExit(Exception):
+    """What a module's exit_json/fail_json raised: its result and whether it failed."""
+
+    def __init__(self, result, failed):
+        super(ModuleExit, self).__init__(result.get("msg"))
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture
+def module_main(monkeypatch):
+    """Run a module's main() with the given module args; returns (failed, result) instead of exiting."""
+    def exit_json(self, **kwargs):
+        raise ModuleExit(kwargs, False)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs["msg"] = msg
+        raise ModuleExit(kwargs, True)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+    def _main(main, params):
+        with patch_module_args(params):
+            with pytest.raises(ModuleExit) as exc:
+                main()
+        return exc.value.failed, exc.value.result
+    return _main

@@ -6,7 +6,6 @@ import os
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.homelab.clawdbot.plugins.modules import device_pairing as dp
 
@@ -55,15 +54,8 @@ def approve_response_for(list_name):
     return respond
 
 
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(result.get("msg"))
-        self.result = result
-        self.failed = failed
-
-
 @pytest.fixture
-def run(monkeypatch, tmp_path):
+def run(monkeypatch, tmp_path, module_main):
     binary = tmp_path / "bin" / "clawdbot"
     binary.parent.mkdir()
     binary.write_text("#!/bin/sh\nexit 99\n")
@@ -80,27 +72,16 @@ def run(monkeypatch, tmp_path):
             resp = queue.pop(0)
             return resp(cmd) if callable(resp) else resp
 
-        def exit_json(self, **kwargs):
-            raise ModuleExit(kwargs, False)
-
-        def fail_json(self, msg, **kwargs):
-            kwargs["msg"] = msg
-            raise ModuleExit(kwargs, True)
-
         monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run_command)
-        monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-        monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
         monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, w: warnings.append(w))
         monkeypatch.setattr(module, "now_ms", lambda: NOW)
         params = dict(args)
         params.setdefault("binary", str(binary))
         params["_ansible_check_mode"] = check_mode
         params["_ansible_diff"] = diff
-        with patch_module_args(params):
-            with pytest.raises(ModuleExit) as exc:
-                module.main()
+        failed, result = module_main(module.main, params)
         assert not queue, "CLI responses left unused: %r" % queue
-        return exc.value.failed, exc.value.result, calls, warnings
+        return failed, result, calls, warnings
 
     _run.binary = str(binary)
     return _run

@@ -5,7 +5,6 @@ import os
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.homelab.clawdbot.plugins.modules import device_pairing_info as info
 
@@ -19,15 +18,8 @@ def fixture_text(name):
         return fh.read()
 
 
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(result.get("msg"))
-        self.result = result
-        self.failed = failed
-
-
 @pytest.fixture
-def run(monkeypatch, tmp_path):
+def run(monkeypatch, tmp_path, module_main):
     binary = tmp_path / "clawdbot"
     binary.write_text("#!/bin/sh\nexit 99\n")
     binary.chmod(0o755)
@@ -39,22 +31,11 @@ def run(monkeypatch, tmp_path):
             calls.append(dict(argv=list(cmd), env=dict(environ_update or {})))
             return response
 
-        def exit_json(self, **kwargs):
-            raise ModuleExit(kwargs, False)
-
-        def fail_json(self, msg, **kwargs):
-            kwargs["msg"] = msg
-            raise ModuleExit(kwargs, True)
-
         monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run_command)
-        monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-        monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
         monkeypatch.setattr(info, "now_ms", lambda: NOW)
         params = dict(args, binary=str(binary), _ansible_check_mode=check_mode)
-        with patch_module_args(params):
-            with pytest.raises(ModuleExit) as exc:
-                info.main()
-        return exc.value.failed, exc.value.result, calls
+        failed, result = module_main(info.main, params)
+        return failed, result, calls
 
     _run.binary = str(binary)
     return _run

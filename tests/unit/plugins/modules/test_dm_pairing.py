@@ -5,7 +5,6 @@ import os
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.homelab.clawdbot.plugins.module_utils import clawdbot_pairing as cp
 from ansible_collections.homelab.clawdbot.plugins.modules import dm_pairing as dm
@@ -69,13 +68,6 @@ def fake_cli_approve(cred, channel="telegram"):
     return respond
 
 
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(result.get("msg"))
-        self.result = result
-        self.failed = failed
-
-
 @pytest.fixture
 def state_dir(tmp_path):
     path = tmp_path / "state"
@@ -84,7 +76,7 @@ def state_dir(tmp_path):
 
 
 @pytest.fixture
-def run(monkeypatch, tmp_path, state_dir):
+def run(monkeypatch, tmp_path, state_dir, module_main):
     binary = tmp_path / "bin" / "clawdbot"
     binary.parent.mkdir()
     binary.write_text("#!/bin/sh\nexit 99\n")
@@ -101,27 +93,16 @@ def run(monkeypatch, tmp_path, state_dir):
             resp = queue.pop(0)
             return resp(cmd) if callable(resp) else resp
 
-        def exit_json(self, **kwargs):
-            raise ModuleExit(kwargs, False)
-
-        def fail_json(self, msg, **kwargs):
-            kwargs["msg"] = msg
-            raise ModuleExit(kwargs, True)
-
         monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run_command)
-        monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-        monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
         monkeypatch.setattr(module, "now_ms", lambda: now)
         params = dict(args)
         params.setdefault("binary", str(binary))
         params.setdefault("cli_env", {"CLAWDBOT_STATE_DIR": str(state_dir)})
         params["_ansible_check_mode"] = check_mode
         params["_ansible_diff"] = diff
-        with patch_module_args(params):
-            with pytest.raises(ModuleExit) as exc:
-                module.main()
+        failed, result = module_main(module.main, params)
         assert not queue, "CLI responses left unused: %r" % queue
-        return exc.value.failed, exc.value.result, calls
+        return failed, result, calls
 
     _run.binary = str(binary)
     return _run

@@ -7,47 +7,31 @@ import pwd
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.homelab.clawdbot.plugins.modules import host_state_info as mod
 
 
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(result.get("msg"))
-        self.result = result
-        self.failed = failed
-
-
-def run(monkeypatch, args, commands=None):
+@pytest.fixture
+def run(monkeypatch, module_main):
     """Run the module; `commands` maps an argv prefix (tuple) to (rc, stdout, stderr)."""
-    calls = []
+    def _run(args, commands=None):
+        calls = []
 
-    def run_command(self, argv, **kwargs):
-        calls.append(list(argv))
-        for prefix, answer in (commands or {}).items():
-            if tuple(argv[:len(prefix)]) == prefix:
-                return answer
-        raise AssertionError("unexpected command %r" % (argv,))
+        def run_command(self, argv, **kwargs):
+            calls.append(list(argv))
+            for prefix, answer in (commands or {}).items():
+                if tuple(argv[:len(prefix)]) == prefix:
+                    return answer
+            raise AssertionError("unexpected command %r" % (argv,))
 
-    def exit_json(self, **kwargs):
-        raise ModuleExit(kwargs, False)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["msg"] = msg
-        raise ModuleExit(kwargs, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
-    with patch_module_args(args):
-        with pytest.raises(ModuleExit) as exc:
-            mod.main()
-    return exc.value.failed, exc.value.result, calls
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
+        failed, result = module_main(mod.main, args)
+        return failed, result, calls
+    return _run
 
 
-def test_paths_files_links_dirs_and_missing(monkeypatch, tmp_path):
+def test_paths_files_links_dirs_and_missing(run, tmp_path):
     f = tmp_path / "package.json"
     f.write_text('{"version": "2026.1.24-3"}')
     os.chmod(str(f), 0o640)
@@ -57,7 +41,7 @@ def test_paths_files_links_dirs_and_missing(monkeypatch, tmp_path):
     link = tmp_path / "clawdbot"
     os.symlink("../versions/2026.1.24-3/entry.js", str(link))
     missing = str(tmp_path / "nope")
-    failed, result, calls = run(monkeypatch, dict(paths=[str(f), str(d), str(link), missing], read=[str(f), missing, str(d)]))
+    failed, result, calls = run(dict(paths=[str(f), str(d), str(link), missing], read=[str(f), missing, str(d)]))
     assert not failed, result
     assert result["changed"] is False
     assert calls == []
@@ -71,18 +55,18 @@ def test_paths_files_links_dirs_and_missing(monkeypatch, tmp_path):
     assert result["read"] == {str(f): '{"version": "2026.1.24-3"}', missing: None, str(d): None}
 
 
-def test_checksum_only_up_to_the_limit(monkeypatch, tmp_path):
+def test_checksum_only_up_to_the_limit(run, tmp_path):
     f = tmp_path / "big"
     f.write_bytes(b"x" * 100)
-    failed, result, dummy = run(monkeypatch, dict(paths=[str(f)], checksum_max_bytes=10))
+    failed, result, dummy = run(dict(paths=[str(f)], checksum_max_bytes=10))
     assert not failed
     assert "checksum" not in result["paths"][str(f)] and result["paths"][str(f)]["size"] == 100
 
 
-def test_tilde_user_is_expanded_but_keys_stay_as_given(monkeypatch, tmp_path):
+def test_tilde_user_is_expanded_but_keys_stay_as_given(run, tmp_path):
     me = pwd.getpwuid(os.getuid())
     name = "~%s/.homelab-clawdbot-test-%d" % (me.pw_name, os.getpid())
-    failed, result, dummy = run(monkeypatch, dict(paths=[name, "~no-such-user-xyz/x"]))
+    failed, result, dummy = run(dict(paths=[name, "~no-such-user-xyz/x"]))
     assert not failed
     assert list(result["paths"]) == [name, "~no-such-user-xyz/x"]
     assert result["paths"][name] == {"exists": False}
@@ -92,7 +76,7 @@ def test_tilde_user_is_expanded_but_keys_stay_as_given(monkeypatch, tmp_path):
     assert mod.expand("/etc/~x") == "/etc/~x"
 
 
-def test_tilde_paths_are_read(monkeypatch, tmp_path):
+def test_tilde_paths_are_read(run, monkeypatch, tmp_path):
     real = pwd.getpwnam
 
     class Entry(object):
@@ -100,26 +84,26 @@ def test_tilde_paths_are_read(monkeypatch, tmp_path):
 
     monkeypatch.setattr(mod.pwd, "getpwnam", lambda name: Entry() if name == "gw" else real(name))
     (tmp_path / "unit.service").write_text("[Unit]\n")
-    failed, result, dummy = run(monkeypatch, dict(paths=["~gw/unit.service"], read=["~gw/unit.service"]))
+    failed, result, dummy = run(dict(paths=["~gw/unit.service"], read=["~gw/unit.service"]))
     assert not failed
     assert result["paths"]["~gw/unit.service"]["type"] == "file"
     assert result["read"]["~gw/unit.service"] == "[Unit]\n"
 
 
-def test_secret_files_say_only_whether_they_match(monkeypatch, tmp_path):
+def test_secret_files_say_only_whether_they_match(run, tmp_path):
     token = "123456789:AAtest-telegram-bot-token-personal-0001"
     f = tmp_path / "telegram-bot-token"
     f.write_text(token)
     os.chmod(str(f), 0o600)
     good = hashlib.sha1(token.encode()).hexdigest()
-    failed, result, dummy = run(monkeypatch, dict(secret_files={str(f): good}))
+    failed, result, dummy = run(dict(secret_files={str(f): good}))
     assert not failed
     entry = result["secret_files"][str(f)]
     assert entry["matches"] is True and entry["mode"] == "0600"
     assert "checksum" not in entry and "size" not in entry
     assert good not in repr(result) and token not in repr(result)
-    failed, result, dummy = run(monkeypatch, dict(secret_files={str(f): hashlib.sha1(b"other").hexdigest(),
-                                                                str(tmp_path / "gone"): good}))
+    failed, result, dummy = run(dict(secret_files={str(f): hashlib.sha1(b"other").hexdigest(),
+                                                   str(tmp_path / "gone"): good}))
     assert result["secret_files"][str(f)]["matches"] is False
     assert result["secret_files"][str(tmp_path / "gone")] == {"exists": False, "matches": False}
 
@@ -144,10 +128,10 @@ def test_secret_files_option_is_no_log():
     assert spec["secret_files"]["no_log"] is True
 
 
-def test_users_and_packages(monkeypatch):
+def test_users_and_packages(run):
     me = pwd.getpwuid(os.getuid())
     dpkg_out = "git\tinstalled\t1:2.39.5-0+deb12u2\nnodejs\tnot-installed\t\n"
-    failed, result, calls = run(monkeypatch, dict(users=[me.pw_name, "no-such-user-xyz"], packages=["git", "nodejs", "absent"]),
+    failed, result, calls = run(dict(users=[me.pw_name, "no-such-user-xyz"], packages=["git", "nodejs", "absent"]),
                                 commands={("/usr/bin/dpkg-query",): (1, dpkg_out, "dpkg-query: no packages found matching absent")})
     assert not failed
     assert result["users"][me.pw_name] == {"uid": me.pw_uid, "gid": me.pw_gid, "home": me.pw_dir, "shell": me.pw_shell}
@@ -161,8 +145,8 @@ SHOW = ("LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=e
         "LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\nMainPID=0\nFragmentPath=\n")
 
 
-def test_user_units_through_the_users_manager(monkeypatch):
-    failed, result, calls = run(monkeypatch, dict(user_units=dict(user="user", units=["a.service", "b.service"])),
+def test_user_units_through_the_users_manager(run):
+    failed, result, calls = run(dict(user_units=dict(user="user", units=["a.service", "b.service"])),
                                 commands={("/usr/bin/systemctl",): (0, SHOW, "")})
     assert not failed
     assert calls[0][:3] == ["/usr/bin/systemctl", "--user", "--machine=user@.host"]
@@ -173,21 +157,21 @@ def test_user_units_through_the_users_manager(monkeypatch):
     assert result["user_units"]["b.service"]["LoadState"] == "not-found"
 
 
-def test_user_manager_down(monkeypatch):
-    failed, result, dummy = run(monkeypatch, dict(user_units=dict(user="user", units=["a.service"])),
+def test_user_manager_down(run):
+    failed, result, dummy = run(dict(user_units=dict(user="user", units=["a.service"])),
                                 commands={("/usr/bin/systemctl",): (1, "", "Failed to connect to bus")})
     assert not failed
     assert result["user_manager"] is False and result["user_units"] == {}
 
 
-def test_user_manager_probe_without_units(monkeypatch):
-    failed, result, dummy = run(monkeypatch, dict(user_units=dict(user="user", units=[])),
+def test_user_manager_probe_without_units(run):
+    failed, result, dummy = run(dict(user_units=dict(user="user", units=[])),
                                 commands={("/usr/bin/systemctl",): (0, "Version=252\n", "")})
     assert not failed
     assert result["user_manager"] is True and result["user_units"] == {}
 
 
-def test_unparseable_show_output_fails(monkeypatch):
-    failed, result, dummy = run(monkeypatch, dict(user_units=dict(user="user", units=["a.service", "b.service"])),
+def test_unparseable_show_output_fails(run):
+    failed, result, dummy = run(dict(user_units=dict(user="user", units=["a.service", "b.service"])),
                                 commands={("/usr/bin/systemctl",): (0, "ActiveState=active\n", "")})
     assert failed and "could not parse" in result["msg"]
