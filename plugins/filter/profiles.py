@@ -18,12 +18,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import posixpath
 import re
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$", re.IGNORECASE)
 BINDS = ("loopback", "lan", "tailnet", "auto")
 AUTH_MODES = ("token", "password")
 TAILSCALE_MODES = ("off", "serve", "funnel")
+# The runbook's two trust zones: the one definition of the default profile list (filter profiles_or_default).
+DEFAULT_PROFILES = ({"name": "personal", "port": 18789}, {"name": "ops", "port": 18790})
 CDP_OFFSET = 9
 CDP_SPAN = 100
 KNOWN_KEYS = {
@@ -31,6 +34,122 @@ KNOWN_KEYS = {
     "tailscale_mode", "allow_funnel", "workspace", "browser", "browser_control_port", "environment",
     "settings", "serve", "serve_port", "serve_path", "funnel", "spark", "telegram",
 }
+
+
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Environment names that look like secrets: a unit file is world-readable (0644), so they are refused.
+SECRET_ENV_RE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|AUTH_?KEY|PRIVATE_?KEY)", re.IGNORECASE)
+# Suffixes of the environment the unit template sets itself (after the flavour's prefix, e.g. CLAWDBOT_).
+OWNED_ENV_SUFFIXES = ("PROFILE", "STATE_DIR", "CONFIG_PATH", "GATEWAY_PORT", "SYSTEMD_UNIT", "SERVICE_MARKER",
+                      "SERVICE_KIND", "SERVICE_VERSION", "DISABLE_BONJOUR", "GATEWAY_TOKEN", "GATEWAY_PASSWORD")
+OWNED_ENV = ("HOME", "PATH", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "NODE_OPTIONS")
+# Config keys the role owns (a profile's own option sets them). settings may not touch them: the role refuses
+# instead of letting settings override a guarded value (docs/inventory.md, "settings").
+GUARDED_SETTINGS = {
+    ("gateway", "mode"): "the role runs every gateway in local mode",
+    ("gateway", "port"): "set %(where)s.port",
+    ("gateway", "bind"): "set %(where)s.bind",
+    ("gateway", "customBindHost"): "the config schema rejects it",
+    ("gateway", "auth"): "set %(where)s.auth_mode, token, password or allow_tailscale",
+    ("gateway", "tailscale"): "Serve is owned by the tailscale_serve role; set %(where)s.tailscale_mode",
+    ("gateway", "trustedProxies"): "set %(where)s.trusted_proxies",
+    ("gateway", "controlUi", "allowInsecureAuth"): "it turns device pairing off for the Control UI",
+    ("gateway", "controlUi", "dangerouslyDisableDeviceAuth"): "it turns device pairing off for the Control UI",
+    ("agents", "defaults", "workspace"): "set %(where)s.workspace",
+    ("browser", "enabled"): "set %(where)s.browser",
+    ("browser", "controlUrl"): "set %(where)s.browser_control_port",
+    ("channels", "telegram"): "set %(where)s.telegram",
+    ("plugins", "entries", "telegram"): "set %(where)s.telegram",
+}
+# Anywhere in settings: values that open the gateway to anyone.
+OPEN_POLICY_KEYS = ("dmPolicy", "groupPolicy")
+PLACEHOLDER_RE = re.compile(r"(change[-_ .]?me|changeit|placeholder|replace[-_ .]?me|example|xxxx|dummy|insecure|"
+                            r"not[-_ ]?a[-_ ]?secret|your[-_ ]?token|^secret$|^password$|^token$)", re.IGNORECASE)
+
+
+def has_control(value):
+    return isinstance(value, str) and bool(CONTROL_RE.search(value))
+
+
+def placeholder_reason(secret):
+    """Why a secret looks like a placeholder (shipped example values, CHANGE-ME, repeated characters), or None."""
+    if not isinstance(secret, str):
+        return None
+    if PLACEHOLDER_RE.search(secret):
+        return "looks like a placeholder (CHANGE-ME, example, ...)"
+    if len(set(secret)) < 6:
+        return "has fewer than 6 distinct characters"
+    return None
+
+
+def secret_errors(value, label, minimum):
+    """Errors of a gateway token or password, never echoing the value."""
+    if not isinstance(value, str) or len(value) < minimum:
+        return ["%s must be a string of at least %d characters (vault it)" % (label, minimum)]
+    errors = []
+    if has_control(value):
+        errors.append("%s contains a control character (newline, tab, ...)" % label)
+    elif value != value.strip():
+        errors.append("%s starts or ends with white space" % label)
+    reason = placeholder_reason(value)
+    if reason:
+        errors.append("%s %s: generate one (openssl rand -hex 24) and vault it" % (label, reason))
+    return errors
+
+
+def environment_errors(env, label, env_prefix):
+    """Errors of a unit environment mapping: names, owned names, secret-looking names, values."""
+    if not isinstance(env, dict):
+        return ["%s must be a mapping of NAME: value" % label]
+    errors = []
+    owned = set(OWNED_ENV) | set("%s_%s" % (env_prefix, s) for s in OWNED_ENV_SUFFIXES)
+    for key in sorted(env, key=str):
+        value = env[key]
+        if not isinstance(key, str) or not ENV_KEY_RE.match(key):
+            errors.append("%s has an invalid variable name %r (letters, digits and _, not starting with a digit)"
+                          % (label, key))
+            continue
+        if key.upper() in owned:
+            errors.append("%s.%s is set by the role itself (state dir, config path, port, unit markers) and cannot be "
+                          "overridden" % (label, key))
+        elif SECRET_ENV_RE.search(key):
+            errors.append("%s.%s looks like a secret, but unit files are world-readable: put secrets into the config "
+                          "through the profile's token/password/telegram options instead" % (label, key))
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+            errors.append("%s.%s must be a string or a number" % (label, key))
+        elif has_control(str(value)):
+            errors.append("%s.%s contains a control character (newline, tab, ...), which would break the unit file"
+                          % (label, key))
+    return errors
+
+
+def _walk(obj, path=()):
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield path + (key,), value
+            for item in _walk(value, path + (key,)):
+                yield item
+
+
+def settings_errors(settings, label, where):
+    """settings may add any key but those the role owns, and never open a DM/group policy."""
+    if not isinstance(settings, dict):
+        return []
+    errors = []
+    for path, value in _walk(settings):
+        for guarded, why in GUARDED_SETTINGS.items():
+            if path == guarded:
+                errors.append("%s.settings.%s is managed by the role (%s)" % (label, ".".join(str(p) for p in path),
+                                                                             why % {"where": where}))
+        if path and path[-1] in OPEN_POLICY_KEYS and value == "open":
+            errors.append("%s.settings.%s=open lets anyone talk to the gateway; it is refused in settings"
+                          % (label, ".".join(str(p) for p in path)))
+    return errors
+
+
+def _overlap(a, b):
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
 TG_KEYS = {"enabled", "bot_token", "dm_policy", "allow_from", "group_policy", "group_allow_from", "allow_open_dm"}
@@ -95,7 +214,8 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         bind="loopback", auth_mode="token", allow_tailscale=True, trusted_proxies=None, tailscale_mode="off",
         allow_funnel=False, browser=True, browser_port_start=18791, browser_port_step=110, environment={},
         settings={}, state_prefix=".clawdbot", unit_prefix="clawdbot-gateway", config_name="clawdbot.json",
-        workspace_prefix="clawd",
+        workspace_prefix="clawd", env_prefix="CLAWDBOT", global_environment=None, global_environment_var="profiles_environment",
+        reserved_dirs=None,
     )
     d.update(defaults or {})
     errors = []
@@ -103,6 +223,9 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
     if not isinstance(profiles, list) or not profiles:
         return {"profiles": [], "errors": ["%s must be a non-empty list of profiles ({name, port, ...})" % var]}
 
+    if d["global_environment"]:
+        errors.extend(environment_errors(d["global_environment"], d["global_environment_var"], d["env_prefix"]))
+    home = posixpath.normpath(home) if isinstance(home, str) and home.startswith("/") else home
     seen_names = {}
     seen_ports = {}
     for idx, raw in enumerate(profiles):
@@ -137,15 +260,17 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         for key in ("bind", "auth_mode", "allow_tailscale", "tailscale_mode", "allow_funnel", "browser"):
             p[key] = raw.get(key, d[key])
         p["trusted_proxies"] = raw.get("trusted_proxies", d["trusted_proxies"])
-        p["environment"] = dict(d["environment"] or {}, **(raw.get("environment") or {}))
-        p["settings"] = raw.get("settings", d["settings"]) or {}
+        p["environment"] = dict(d["environment"] or {}, **(raw.get("environment") if isinstance(raw.get("environment"), dict) else {}))
+        # The settings themselves stay out of the plan (a loop prints its items at -v; settings may hold an API key).
+        settings = raw.get("settings", d["settings"]) or {}
+        p["has_settings"] = bool(settings)
         p["has_token"] = bool(raw.get("token"))
         p["has_password"] = bool(raw.get("password"))
         # Never echo the secrets themselves, only where they are wrong.
-        if "token" in raw and not (isinstance(raw["token"], str) and len(raw["token"]) >= 16):
-            errors.append("%s.token must be a string of at least 16 characters (vault it)" % label)
-        if "password" in raw and not (isinstance(raw["password"], str) and len(raw["password"]) >= 12):
-            errors.append("%s.password must be a string of at least 12 characters (vault it)" % label)
+        if "token" in raw:
+            errors.extend(secret_errors(raw["token"], "%s.token" % label, 16))
+        if "password" in raw:
+            errors.extend(secret_errors(raw["password"], "%s.password" % label, 12))
 
         if p["bind"] not in BINDS:
             extra = " ('custom' needs gateway.customBindHost, which the config schema rejects)" if p["bind"] == "custom" else ""
@@ -177,10 +302,13 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
                         ipaddress.ip_address(str(ip))
                     except ValueError:
                         errors.append("%s.trusted_proxies entry %r is not an IP address (exact IPs only, no CIDR)" % (label, ip))
-        if not isinstance(p["settings"], dict):
+        if not isinstance(settings, dict):
             errors.append("%s.settings must be a mapping of extra config keys" % label)
-        if not isinstance(p["environment"], dict):
+        errors.extend(settings_errors(settings, label, where))
+        if not isinstance(raw.get("environment") or {}, dict):
             errors.append("%s.environment must be a mapping" % label)
+        else:
+            errors.extend(environment_errors(raw.get("environment") or {}, "%s.environment" % label, d["env_prefix"]))
 
         p["telegram"] = None
         tg = raw.get("telegram")
@@ -196,6 +324,15 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             ws = home + ws[1:]
         if ws is not None and (not isinstance(ws, str) or not ws.startswith("/")):
             errors.append("%s.workspace %r must be an absolute path or start with ~/" % (label, ws))
+        elif ws is not None and has_control(ws):
+            errors.append("%s.workspace contains a control character" % label)
+        elif ws is not None:
+            if "/../" in ws + "/" or "/./" in ws + "/":
+                errors.append("%s.workspace %r must not contain . or .. segments" % (label, ws))
+            ws = posixpath.normpath(ws)
+            if not ws.startswith(home.rstrip("/") + "/"):
+                errors.append("%s.workspace %s must be a directory inside the gateway user's home %s (the role makes it"
+                              " 0700 and gives it to that user)" % (label, ws, home))
         p["workspace"] = ws
 
         explicit = raw.get("browser_control_port")
@@ -209,6 +346,30 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             p["config_path"] = "%s/%s" % (p["state_dir"], d["config_name"])
             p["unit"] = "%s-%s.service" % (d["unit_prefix"], name)
         planned.append(p)
+
+    # Every profile's state root and workspace are its own: no path equal to, inside or around another one (or the
+    # home, the CLI prefix and the unit directory: reserved_dirs).
+    reserved = [(posixpath.normpath(x if x.startswith("/") else "%s/%s" % (home, x)), "a directory the role manages")
+                for x in (d["reserved_dirs"] or []) if isinstance(x, str)]
+    owned = []
+    for p in planned:
+        if p.get("state_dir"):
+            owned.append((p["state_dir"], "%s state root" % p["label"], p))
+        if p.get("workspace") and p["workspace"].startswith("/"):
+            owned.append((p["workspace"], "%s workspace" % p["label"], p))
+    for p in planned:
+        ws = p.get("workspace")
+        if not ws or not ws.startswith("/") or not ws.startswith(home.rstrip("/") + "/"):
+            continue
+        for path, desc, other in owned:
+            if other is p and desc.endswith("workspace"):
+                continue
+            if _overlap(ws, path):
+                errors.append("%s.workspace %s overlaps %s %s: every profile needs its own workspace, outside every "
+                              "state root" % (p["label"], ws, desc, path))
+        for path, desc in reserved:
+            if _overlap(ws, path):
+                errors.append("%s.workspace %s overlaps %s (%s)" % (p["label"], ws, path, desc))
 
     # One bot cannot long-poll from two gateways: compare tokens without ever printing them.
     seen_tokens = {}
@@ -283,6 +444,9 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
     return {"profiles": planned, "errors": errors}
 
 
+SERVE_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._~-]+/?)*$")
+
+
 def serve_mappings(profiles, default_ports=(443, 8443, 10000), var="tailscale_serve_profiles"):
     """Tailscale Serve handlers for the profiles: {name, port (https), path, target (gateway port), funnel}.
 
@@ -291,18 +455,41 @@ def serve_mappings(profiles, default_ports=(443, 8443, 10000), var="tailscale_se
     """
     out = []
     errors = []
-    served = [p for p in profiles or [] if isinstance(p, dict) and p.get("serve", True)]
+    if not isinstance(profiles, list):
+        errors.append("%s must be a list of profiles ({name, port, ...}), got %s" % (var, type(profiles).__name__))
+        profiles = []
+    for i, p in enumerate(profiles):
+        if not isinstance(p, dict):
+            errors.append("%s[%d] must be a mapping with name and port" % (var, i))
+        elif not isinstance(p.get("serve", True), bool) or not isinstance(p.get("funnel", False), bool):
+            errors.append("%s[%d] (%s): serve and funnel must be booleans" % (var, i, p.get("name")))
+    served = [p for p in profiles if isinstance(p, dict) and p.get("serve", True) is not False]
     for i, p in enumerate(served):
+        name = p.get("name")
+        where = "%s entry %s" % (var, name)
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            errors.append("%s: name %r is not a profile name" % (where, name))
+            continue
+        target = p.get("port")
+        if not _is_int(target) or not 1024 <= target <= 65535:
+            errors.append("%s: port %r (the gateway port Serve proxies to on 127.0.0.1) must be an integer between "
+                          "1024 and 65535" % (where, target))
+            continue
+        path = p.get("serve_path", "/")
+        if not isinstance(path, str) or not SERVE_PATH_RE.match(path) or "/../" in path + "/" or "/./" in path + "/":
+            errors.append("%s: serve_path %r must be a URL path such as / or /ops (letters, digits, . _ ~ -, no .. segments)"
+                          % (where, path))
+            continue
         port = p.get("serve_port")
         if port is None:
             if i >= len(default_ports):
-                errors.append("%s entry %s: set serve_port (only %d default Serve ports)" % (var, p.get("name"), len(default_ports)))
+                errors.append("%s: set serve_port (only %d default Serve ports)" % (where, len(default_ports)))
                 continue
             port = default_ports[i]
         if not _is_int(port) or not 1 <= port <= 65535:
-            errors.append("%s entry %s: serve_port %r must be an integer between 1 and 65535" % (var, p.get("name"), port))
+            errors.append("%s: serve_port %r must be an integer between 1 and 65535" % (where, port))
             continue
-        out.append(dict(name=p.get("name"), port=port, path=p.get("serve_path", "/"), target=str(p.get("port")),
+        out.append(dict(name=name, port=port, path=path, target=str(target),
                         funnel=bool(p.get("funnel", False))))
     seen = {}
     for m in out:
@@ -316,6 +503,81 @@ def serve_mappings(profiles, default_ports=(443, 8443, 10000), var="tailscale_se
     return out
 
 
+ENV_LINE_RE = re.compile(r"^\s*Environment=(.*)$")
+
+
+def unit_environment(text):
+    """The Environment= assignments of a unit file as a dict (quoted or not, as systemd_env writes them, %% undone).
+
+    Reads what a unit written by this collection (or by ``clawdbot gateway install``) sets; an empty or missing
+    text gives {}.
+    """
+    env = {}
+    for line in (text or "").splitlines():
+        m = ENV_LINE_RE.match(line)
+        if not m:
+            continue
+        value = m.group(1).strip()
+        words = []
+        while value:
+            if value[0] == '"':
+                out, i = [], 1
+                while i < len(value) and value[i] != '"':
+                    if value[i] == "\\" and i + 1 < len(value):
+                        i += 1
+                    out.append(value[i])
+                    i += 1
+                words.append("".join(out))
+                value = value[i + 1:].lstrip()
+            else:
+                word, _sep, value = value.partition(" ")
+                words.append(word)
+                value = value.lstrip()
+        for word in words:
+            if "=" in word:
+                key, _eq, val = word.partition("=")
+                env[key] = val.replace("%%", "%")
+    return env
+
+
+def profiles_or_default(profiles=None):
+    """The profiles list of the inventory (clawdbot_profiles), or the runbook's default personal/ops layout."""
+    if profiles is None or profiles == "":
+        return [dict(p) for p in DEFAULT_PROFILES]
+    return profiles
+
+
+def profile_selection_errors(selection, profiles, var):
+    """Errors of a selection of profiles ("all" or a list of names of profiles that exist): [] when it is fine."""
+    names = [p.get("name") for p in profiles or [] if isinstance(p, dict)]
+    if selection == "all":
+        return []
+    if not isinstance(selection, list) or not selection:
+        return ["%s must be \"all\" or a non-empty YAML list of profile names (one of %s), got %r"
+                % (var, ", ".join(str(n) for n in names), selection)]
+    unknown = [x for x in selection if x not in names]
+    if unknown:
+        return ["%s names %s, which %s not in the profiles (%s)"
+                % (var, ", ".join(repr(x) for x in unknown), "is" if len(unknown) == 1 else "are",
+                   ", ".join(str(n) for n in names))]
+    return []
+
+
+def systemd_env(key, value):
+    """One ``Environment=`` assignment quoted for systemd: ``"KEY=VALUE"`` with ``\\``, ``\"`` and ``%%``.
+
+    systemd unquotes the assignment and resolves C escapes inside the quotes, then expands specifiers (``%``);
+    ``$`` is not special in Environment=. Control characters cannot be written and raise.
+    """
+    text = "%s=%s" % (key, value)
+    if CONTROL_RE.search(text):
+        from ansible.errors import AnsibleFilterError
+        raise AnsibleFilterError("the environment variable %s contains a control character" % key)
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+
+
 class FilterModule(object):
     def filters(self):
-        return {"profiles_plan": profiles_plan, "serve_mappings": serve_mappings}
+        return {"profiles_plan": profiles_plan, "serve_mappings": serve_mappings,
+                "profile_selection_errors": profile_selection_errors,
+                "profiles_or_default": profiles_or_default, "unit_environment": unit_environment, "systemd_env": systemd_env}
