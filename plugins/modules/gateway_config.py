@@ -23,6 +23,8 @@ description:
   - Run this module as the gateway user (C(become_user)), so the files it creates belong to that user.
   - Secret values (O(secrets), generated secrets and values of keys named in O(secret_keys)) never appear in
     RV(config) or in the diff, also where they appear under other key names; they are replaced by C(********).
+    Values of keys named in O(secret_keys) inside O(settings) are also hidden from the reported invocation
+    (what C(-vvv) prints).
   - With O(validate), the candidate config is written to a temporary file next to the live file and checked by the
     Clawdbot CLI before the live file is replaced, so a config the gateway would reject never goes live.
 version_added: 0.1.0
@@ -87,9 +89,18 @@ options:
     default: "0600"
   backup:
     description:
-      - When the file exists and its content changes, keep a timestamped copy next to it.
+      - When the file exists and its content changes, keep a timestamped copy next to it
+        (C(<name>.<pid>.<YYYY-MM-DD@HH:MM:SS>~), mode 0600 like the live file).
     type: bool
     default: true
+  backup_keep:
+    description:
+      - When a new copy is made, keep only this many of the newest copies of this file and remove the older ones
+        (they hold the same secrets as the live file).
+      - V(0) keeps every copy.
+    type: int
+    default: 0
+    version_added: 0.3.0
   validate:
     description:
       - Check the candidate config with a command before the live file is replaced.
@@ -224,6 +235,12 @@ secret_values:
   returned: when O(read_secrets) is not empty
   type: dict
   sample: {"gateway.auth.token": "3f9c..."}
+pruned_backups:
+  description: Older copies removed because of O(backup_keep).
+  returned: when a copy was made and O(backup_keep) removed older ones
+  type: list
+  elements: str
+  sample: [/home/clawd/.clawdbot-work/clawdbot.json.4242.2026-01-01@10:00:00~]
 backup_file:
   description: The copy of the previous file.
   returned: when the file existed and changed, O(backup=true) and not in check mode
@@ -557,12 +574,33 @@ class GatewayConfig(object):
             self.module.set_mode_if_different(self.write_path, mode, False)
             if self.module.params["backup"]:
                 self.result["backup_file"] = self.module.backup_local(self.write_path)
+                os.chmod(self.result["backup_file"], 0o600)
+                self.prune_backups()
         old_umask = os.umask(0o077)  # a created file starts as 0600 (atomic_move applies the umask)
         try:
             self.module.atomic_move(tmp, self.write_path)
         finally:
             os.umask(old_umask)
         self.module.set_mode_if_different(self.write_path, mode, True)
+
+    def prune_backups(self):
+        keep = self.module.params["backup_keep"] or 0
+        if keep <= 0:
+            return
+        name = os.path.basename(self.write_path)
+        pattern = re.compile(r"^%s\.[0-9]+\.[0-9]{4}-[0-9]{2}-[0-9]{2}@[0-9]{2}:[0-9]{2}:[0-9]{2}~$" % re.escape(name))
+        copies = []
+        for entry in os.listdir(self.directory):
+            if pattern.match(entry):
+                full = os.path.join(self.directory, entry)
+                copies.append((os.path.getmtime(full), entry, full))
+        copies.sort(reverse=True)
+        pruned = []
+        for _mtime, _entry, full in copies[keep:]:
+            os.unlink(full)
+            pruned.append(full)
+        if pruned:
+            self.result["pruned_backups"] = pruned
 
     def run(self):
         module = self.module
@@ -629,6 +667,24 @@ class GatewayConfig(object):
         self.result["invocation"] = dict(module_args=params)
 
 
+def hide_setting_secrets(module):
+    """Values of secret_keys inside settings (an API key a user put there) are no_log values: masked everywhere."""
+    keys = set(module.params["secret_keys"] or [])
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key in keys and isinstance(value, str) and value and not is_empty(value):
+                    module.no_log_values.add(value)
+                else:
+                    walk(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                walk(value)
+
+    walk(module.params["settings"])
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -641,6 +697,7 @@ def main():
             read_secrets=dict(type="list", elements="str", default=[], no_log=False),
             mode=dict(type="raw", default="0600"),
             backup=dict(type="bool", default=True),
+            backup_keep=dict(type="int", default=0),
             validate=dict(
                 type="dict",
                 options=dict(
@@ -652,6 +709,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    hide_setting_secrets(module)
     GatewayConfig(module).run()
 
 

@@ -439,3 +439,46 @@ def test_validation_runs_in_check_mode_without_writing(tmp_path):
     assert res["changed"] is True and res["validated"] is True
     assert json.loads(log.read_text())["port"] == 19100
     assert snapshot(tmp_path) == before
+
+
+def test_backups_pruned_to_backup_keep(tmp_path):
+    cfg = tmp_path / "clawdbot.json"
+    write(cfg, CONTRACT_JSON5)
+    # older copies of this file and an unrelated file that looks alike
+    for i, stamp in enumerate(["2026-01-01@10:00:00", "2026-01-02@10:00:00", "2026-01-03@10:00:00"]):
+        old = tmp_path / ("clawdbot.json.%d.%s~" % (100 + i, stamp))
+        write(old, "{}")
+        os.utime(str(old), (1000 + i, 1000 + i))
+    write(tmp_path / "other.json.1.2026-01-01@10:00:00~", "{}")
+    res = run({"path": str(cfg), "settings": {"gateway": {"port": 19101}}, "backup_keep": 2})
+    kept = sorted(n for n in os.listdir(str(tmp_path)) if n.startswith("clawdbot.json."))
+    assert res["backup_file"].endswith(kept[-1]) or os.path.basename(res["backup_file"]) in kept
+    assert len(kept) == 2 and "clawdbot.json.102.2026-01-03@10:00:00~" in kept
+    assert sorted(os.path.basename(p) for p in res["pruned_backups"]) == [
+        "clawdbot.json.100.2026-01-01@10:00:00~", "clawdbot.json.101.2026-01-02@10:00:00~"]
+    assert (tmp_path / "other.json.1.2026-01-01@10:00:00~").exists()
+
+
+def test_backup_keep_zero_keeps_all(tmp_path):
+    cfg = tmp_path / "clawdbot.json"
+    write(cfg, CONTRACT_JSON5)
+    for i in range(3):
+        write(tmp_path / ("clawdbot.json.%d.2026-01-0%d@10:00:00~" % (i, i + 1)), "{}")
+    res = run({"path": str(cfg), "settings": {"gateway": {"port": 19101}}})
+    assert "pruned_backups" not in res
+    assert len([n for n in os.listdir(str(tmp_path)) if n.endswith("~")]) == 4
+
+
+def test_secrets_inside_settings_never_in_the_real_module_output(tmp_path, monkeypatch, capsys):
+    monkeypatch.undo()  # the real exit_json: what -vvv would print is this JSON
+    cfg = tmp_path / "clawdbot.json"
+    key = "sk-settings-provider-key-0815"
+    settings = {"models": {"providers": {"x": {"baseUrl": "http://h/v1", "apiKey": key}}}}
+    with patch_module_args({"path": str(cfg), "settings": settings}, ):
+        with pytest.raises(SystemExit):
+            gateway_config.main()
+    out = capsys.readouterr().out
+    res = json.loads(out)
+    assert key not in out
+    assert res["invocation"]["module_args"]["settings"]["models"]["providers"]["x"]["baseUrl"] == "http://h/v1"
+    assert read_json(cfg)["models"]["providers"]["x"]["apiKey"] == key
