@@ -4,7 +4,11 @@ The personal profile gets real user data first: a device paired through the gate
 for a moment, the real CLI with a fresh HOME from the container's own address, approval with device_pairing), a
 Telegram sender approved with dm_pairing (the CLI writes the allow-from store), a workspace file and a hand-added
 config key. backup.yml fetches it, the state root and the workspace are wiped, restore.yml brings everything back.
+Then restore.yml's safety checks run against copies of that archive: more than one host, an archive of another host, a
+truncated archive (all refused before the gateway is touched), and an archive whose gateway fails its health check
+(swapped back automatically).
 """
+import io
 import json
 import os
 import re
@@ -141,7 +145,8 @@ def user_data(host):
     paired = json.loads(host.file(STATE + "/devices/paired.json").content_string)
     assert device in paired
     yield {"device": device, "approved": paired[device]["approvedAtMs"], "ip": ip, "sender": sender, "mark": mark, "token": token}
-    host.run("rm -rf %s.pre-restore-* %s.pre-restore-*" % (STATE, WORKSPACE))
+    host.run("rm -rf %s.pre-restore-* %s.pre-restore-* %s.failed-restore-* %s.failed-restore-* %s/.clawdbot-restore-*"
+             % (STATE, WORKSPACE, STATE, WORKSPACE, HOME))
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +184,7 @@ def test_backup_archive_is_private_and_complete(host, user_data, backup):
     # only the personal gateway was stopped and started again; ops kept running; no temp archive left on the host
     assert backup["pids_after"]["personal"] != backup["pids_before"]["personal"]
     assert backup["pids_after"]["ops"] == backup["pids_before"]["ops"]
-    assert host.run("ls -d /tmp/clawdbot-backup.* 2>/dev/null").stdout.strip() == ""
+    assert host.run("ls -d /tmp/clawdbot-backup.* /tmp/clawdbot-fetch.* 2>/dev/null").stdout.strip() == ""
 
 
 def test_restore_refuses_bad_input_before_any_change(host, backup):
@@ -236,4 +241,146 @@ def test_restore_after_wipe_brings_everything_back(host, user_data, backup):
     # what was there before the restore is kept aside, private
     aside = host.run("ls -d %s.pre-restore-*" % STATE).stdout.split()
     assert len(aside) == 1 and _mode(host, aside[0]) == 0o700
-    assert host.run("ls -d /tmp/clawdbot-restore.* 2>/dev/null").stdout.strip() == ""
+    # the staging directory next to the state root is gone (only its archive copy was left in it)
+    assert host.run("ls -d %s/.clawdbot-restore-* /tmp/clawdbot-restore.* 2>/dev/null" % HOME).stdout.strip() == ""
+
+
+# ---------------------------------------------------------------------------------- restore safety (after the above)
+
+
+def _archive(backup):
+    return os.path.join(backup["dir"], os.listdir(backup["dir"])[0])
+
+
+def _rebuild(src, dst, manifest=None, config=None):
+    """A copy of a backup.yml archive (same members, order and modes) with MANIFEST.json and/or state/clawdbot.json
+    changed by the given functions."""
+    with tarfile.open(src) as tin, tarfile.open(dst, "w:gz") as tout:
+        for member in tin.getmembers():
+            data = tin.extractfile(member).read() if member.isreg() else None
+            if member.name == "MANIFEST.json" and manifest:
+                data = json.dumps(manifest(json.loads(data)), indent=2).encode()
+            elif member.name == "state/clawdbot.json" and config:
+                data = json.dumps(config(json.loads(data)), indent=2).encode()
+            if data is None:
+                tout.addfile(member)
+            else:
+                member.size = len(data)
+                tout.addfile(member, io.BytesIO(data))
+    os.chmod(dst, 0o600)
+    return dst
+
+
+def _untouched(host):
+    """What a refused restore must leave as it is: the running gateways, the live config, the dirs next to it."""
+    return {"pids": main_pids(host), "config": host.file(STATE + "/clawdbot.json").md5sum,
+            "dirs": sorted(host.run("ls -d %s.*-restore-* %s.*-restore-* %s/.clawdbot-restore-* 2>/dev/null"
+                                    % (STATE, WORKSPACE, HOME)).stdout.split())}
+
+
+@pytest.fixture(scope="module")
+def derived():
+    """A private directory on the controller for the doctored copies of the backup archive."""
+    root = tempfile.mkdtemp(prefix="day2-derived-")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_restore_refuses_more_than_one_host_before_contacting_any(host, backup, derived):
+    # A second gateway host that does not exist: the check runs first, on the controller, so it is never contacted.
+    extra = os.path.join(derived, "second-gateway.yml")
+    with open(extra, "w") as f:
+        f.write("clawdbot_gateways:\n  hosts:\n    vm102b:\n      ansible_host: vm102b.invalid\n"
+                "      ansible_connection: ssh\n")
+    before = _untouched(host)
+    rc, out = run_playbook("playbooks/restore.yml", "-i", extra, "-e", "profile=personal", "-e", "archive=%s" % _archive(backup))
+    flat = " ".join(out.split())
+    assert rc != 0 and "restores one profile on exactly one host, but this run targets 2 hosts" in flat, flat[-3000:]
+    assert "vm102b" in flat and "-l <host> (--limit)" in flat
+    assert "vm102b.invalid" not in flat  # no connection was tried
+    assert _untouched(host) == before
+
+
+def test_restore_refuses_an_archive_of_another_host(host, backup, derived):
+    other = _rebuild(_archive(backup), os.path.join(derived, "vm999-personal.tar.gz"),
+                     manifest=lambda m: dict(m, host="vm999"))
+    before = _untouched(host)
+    rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % other)
+    flat = " ".join(out.split())
+    assert rc != 0 and "is a backup of profile personal on host vm999, not on vm102" in flat, flat[-3000:]
+    assert "-e clawdbot_restore_any_host=true" in flat
+    assert _untouched(host) == before
+    # the override passes that check (check mode: validates only, changes nothing)
+    rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % other,
+                           "-e", "clawdbot_restore_any_host=true", check=True)
+    flat = " ".join(out.split())
+    assert rc == 0 and "Would restore profile personal from %s" % other in flat and "on vm999" in flat, flat[-3000:]
+    assert _untouched(host) == before
+
+
+def test_restore_refuses_a_truncated_archive_in_staging_with_the_gateway_untouched(host, backup, derived):
+    with open(_archive(backup), "rb") as f:
+        data = f.read()
+    half = os.path.join(derived, "vm102-personal-truncated.tar.gz")
+    with open(half, "wb") as f:
+        f.write(data[:len(data) // 2])
+    before = _untouched(host)
+    rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % half)
+    flat = " ".join(out.split())
+    # the manifest at its start is readable; the full listing on the host is what refuses it
+    assert rc != 0 and "Refused to restore profile personal on vm102 from %s" % half in flat, flat[-3000:]
+    assert "the archive is damaged or truncated" in flat and "unexpected end of file" in flat.lower()
+    assert "Nothing was changed: %s and the current state were not touched" % UNIT in flat
+    assert "Stop the gateway" not in flat
+    # same MainPID, same config, no .pre-restore- dir, the staging directory removed
+    assert _untouched(host) == before
+    assert _health_ok(host, "personal", tries=5)
+
+
+def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, backup, derived):
+    """gateway.mode "remote" passes the CLI validator (`config get gateway.mode`; the schema allows local|remote,
+    contract 2.1) but the gateway refuses to start without mode local (`Gateway start blocked: set gateway.mode=local`),
+    so the unit crash-loops and `gateway health` fails. (A changed gateway.port would not do: the unit pins the port
+    with --port and CLAWDBOT_GATEWAY_PORT, which beats the config (contract 1.2, 1.3), so the gateway would still
+    listen on 18789 and only the CLI would follow the config to ops' 18790.)"""
+    bad_mark = "failed-%s" % uuid.uuid4().hex[:8]
+
+    def doctor(cfg):
+        cfg["gateway"]["mode"] = "remote"
+        cfg.setdefault("ui", {}).setdefault("assistant", {})["name"] = bad_mark
+        return cfg
+
+    bad = _rebuild(_archive(backup), os.path.join(derived, "vm102-personal-unhealthy.tar.gz"), config=doctor)
+    cfg = read_config(host, "personal")
+    assert cfg["ui"]["assistant"]["name"] == user_data["mark"] and cfg["gateway"]["mode"] == "local"
+    before = _untouched(host)
+    started = time.monotonic()
+    rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % bad,
+                           "-e", "clawdbot_restore_health_timeout=30")
+    print("restore.yml (unhealthy, swapped back): %.1f s" % (time.monotonic() - started))
+    flat = " ".join(out.split())
+    assert rc != 0, flat[-3000:]
+    assert "Restoring profile personal on vm102 from %s failed" % bad in flat, flat[-3000:]
+    assert "did not answer" in flat and "The restore was rolled back" in flat and "%s is healthy again" % UNIT in flat
+    for secret in SECRETS + [user_data["token"]]:
+        assert secret not in out
+
+    # the previous state runs again: active, healthy, the hand-added key, the token and the paired device are there
+    assert user_cmd(host, "systemctl --user is-active %s" % UNIT).stdout.strip() == "active"
+    assert _health_ok(host, "personal")
+    cfg = read_config(host, "personal")
+    assert cfg["ui"]["assistant"]["name"] == user_data["mark"] and cfg["gateway"]["mode"] == "local"
+    assert cfg["gateway"]["auth"]["token"] == user_data["token"]
+    assert user_data["device"] in json.loads(host.file(STATE + "/devices/paired.json").content_string)
+    assert host.file(WORKSPACE + "/NOTES.md").content_string == "# notes %s\n" % user_data["mark"]
+
+    # the state that failed is kept (private) and named in the message; the .pre-restore- dir went back into place
+    after = _untouched(host)
+    new = sorted(set(after["dirs"]) - set(before["dirs"]))
+    failed = [d for d in new if d.startswith(STATE + ".failed-restore-")]
+    assert len(failed) == 1 and failed[0] in flat, (new, flat[-2000:])
+    assert [d for d in new if d.startswith(WORKSPACE + ".failed-restore-")], new
+    assert not [d for d in new if ".pre-restore-" in d or "/.clawdbot-restore-" in d], new
+    assert _mode(host, failed[0]) == 0o700
+    kept = json.loads(host.run("cat %s/clawdbot.json" % failed[0]).stdout)
+    assert kept["gateway"]["mode"] == "remote" and kept["ui"]["assistant"]["name"] == bad_mark
