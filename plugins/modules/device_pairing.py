@@ -23,7 +23,9 @@ description:
     request id.
   - Select requests by O(request_id), or by the selectors O(client_id), O(remote_ip), O(device_id) and
     O(role) (all given selectors must match). Without O(newest) or O(all_matching), exactly one pending
-    request must match, otherwise the module fails and lists the candidates.
+    request must match, otherwise the module fails, approves nothing and lists the candidates (request id,
+    client id, remote address and age) in RV(msg) and RV(candidates), with RV(kind=ambiguous) or
+    RV(kind=no_match).
   - Tokens are never returned; paired devices only report a token count.
 version_added: 0.1.0
 author: Homelab Clawdbot maintainers (@homelab-clawdbot)
@@ -294,10 +296,40 @@ cli_calls:
   type: int
   sample: 2
 msg:
-  description: What was done.
+  description: What was done, or why nothing was done.
   returned: always
   type: str
   sample: "approved 1 request(s) on profile personal: 21043250-ab50-42e2-b879-29f686d15832 (clawdbot-control-ui from 172.17.0.2)"
+kind:
+  description:
+    - Why the pending requests did not select what to act on. Only set when the module fails for that reason.
+    - V(ambiguous) - several pending requests match and neither O(newest) nor O(all_matching) is set; nothing
+      was approved or rejected, RV(candidates) lists them.
+    - V(no_match) - no pending request matches the selectors (and O(all_matching) is not set).
+    - V(not_pending) - O(request_id) is not pending (expired, already used or mistyped).
+    - V(device_mismatch) - O(request_id) belongs to another device than O(device_id).
+  returned: failure
+  type: str
+  sample: ambiguous
+candidates:
+  description:
+    - The pending requests that matched when several did (RV(kind=ambiguous)), newest first, with the same keys
+      as RV(pending). Empty for the other failures.
+  returned: failure
+  type: list
+  elements: dict
+  sample:
+    - requestId: 9b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3
+      deviceId: aa11bb22cc33dd44ee55ff6600778899aabbccddeeff00112233445566778899
+      clientId: clawdbot-control-ui
+      clientMode: webchat
+      platform: MacIntel
+      role: operator
+      scopes: [operator.admin, operator.approvals, operator.pairing]
+      remoteIp: 100.101.102.103
+      ageSeconds: 12
+      displayName: laptop
+      isRepair: false
 """
 
 import time
@@ -310,7 +342,7 @@ from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli impo
     ClawdbotCLI,
 )
 from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_pairing import (
-    describe_candidate,
+    age_seconds,
     gateway_failure_message,
     is_unknown_request,
     normalise_device_listing,
@@ -368,6 +400,22 @@ def select_requests(listing, selector):
     return [e for e in listing["pending"] if entry_matches(e, selector)]
 
 
+def format_age(seconds):
+    """``42 s ago``, ``3 min 5 s ago``, ``age unknown``."""
+    if seconds is None:
+        return "age unknown"
+    if seconds < 60:
+        return "%d s ago" % seconds
+    return "%d min %d s ago" % (seconds // 60, seconds % 60)
+
+
+def describe_request(entry, now):
+    """One readable candidate: request id, client id, remote address and age."""
+    return "requestId %s (clientId %s, from %s, %s)" % (
+        entry.get("requestId"), entry.get("clientId") or "-", entry.get("remoteIp") or "-",
+        format_age(age_seconds(entry, now)))
+
+
 def describe_selector(selector, newest=False):
     parts = ["%s=%s" % (k, selector[k]) for k, _f in SELECTOR_FIELDS if k in selector]
     if newest:
@@ -386,7 +434,7 @@ def plan_action(listing, state, request_id=None, selector=None, newest=False, al
     """Decide which pending requests to act on.
 
     Returns a dict: ``targets`` (pending entries), ``msg`` (for a no-op), ``warning`` (optional) and
-    ``fail`` (None or a dict with ``msg``/``candidates``).
+    ``fail`` (None or a dict with ``msg``, ``kind`` and, for ``kind="ambiguous"``, ``candidates``).
     """
     selector = dict(selector or {})
     paired_ids = set(p.get("deviceId") for p in listing["paired"])
@@ -399,7 +447,8 @@ def plan_action(listing, state, request_id=None, selector=None, newest=False, al
             entry = found[0]
             if device_id is not None and entry.get("deviceId") != device_id:
                 plan["fail"] = dict(msg="request %s on profile %s belongs to device %s, not to device_id %s"
-                                    % (request_id, profile, entry.get("deviceId"), device_id))
+                                    % (request_id, profile, entry.get("deviceId"), device_id),
+                                    kind="device_mismatch")
                 return plan
             plan["targets"] = [entry]
             return plan
@@ -427,7 +476,7 @@ def plan_action(listing, state, request_id=None, selector=None, newest=False, al
             if all_matching:
                 plan["msg"] = "no pending request matches %s on profile %s" % (what, profile)
                 return plan
-            candidates = [describe_candidate(e, now) for e in listing["pending"]]
+            candidates = [describe_request(e, now) for e in listing["pending"]]
             plan["fail"] = dict(
                 msg=("no pending device pairing request matches %s on profile %s (requests expire after "
                      "5 minutes): reload the Control UI tab (or re-run the client) to create a fresh request, "
@@ -442,11 +491,12 @@ def plan_action(listing, state, request_id=None, selector=None, newest=False, al
     elif newest:
         plan["targets"] = matches[:1]
     else:
-        candidates = [describe_candidate(e, now) for e in matches]
+        candidates = [describe_request(e, now) for e in matches]
         plan["fail"] = dict(
-            msg=("%d pending requests match %s on profile %s; narrow the selector (request_id, remote_ip, "
-                 "device_id), or set newest: true or all_matching: true. Candidates: %s"
-                 % (len(matches), what, profile, "; ".join(candidates))),
+            msg=("%d pending requests match %s on profile %s, so none was %s: %s. Pick the one you opened by "
+                 "request_id (or narrow the selector with remote_ip or device_id), or set newest: true or "
+                 "all_matching: true"
+                 % (len(matches), what, profile, state, "; ".join(candidates))),
             kind="ambiguous", candidates=matches)
     return plan
 
@@ -538,8 +588,8 @@ def main():
     before_paired = [summarise_paired(e) for e in listing["paired"]]
 
     if plan["fail"]:
-        module.fail_json(msg=plan["fail"]["msg"], changed=False, approved=[], rejected=[],
-                         pending=before_pending, paired=before_paired,
+        module.fail_json(msg=plan["fail"]["msg"], kind=plan["fail"].get("kind"), changed=False,
+                         approved=[], rejected=[], pending=before_pending, paired=before_paired,
                          candidates=[summarise_pending(e, now) for e in plan["fail"].get("candidates", [])],
                          cli_calls=len(cli.calls))
     if plan["warning"]:

@@ -20,7 +20,10 @@ description:
     C(tailscale serve --https=<port> --set-path=<path> off). Handlers on ports or paths it does not own are never
     touched, and C(tailscale serve reset) is never run.
   - C(tailscale status --json) exits 0 even when the node is logged out, so the module reads C(BackendState) and fails
-    unless it is C(Running). With I(auth_key) and C(NeedsLogin) it logs the node in first.
+    unless it is C(Running). With I(auth_key) and C(NeedsLogin) it logs the node in first (then checks HTTPS and the
+    MagicDNS name, then serves). The auth key never appears on a command line.
+  - An operator that is another user is never replaced unless I(operator_replace) is true; the module fails before
+    it changes anything (also in check mode).
   - Serve commands run as I(run_as) (the operator), which proves the operator works; as root when no operator is set.
 requirements:
   - The tailscale CLI and a running tailscaled (or the collection's test double).
@@ -29,7 +32,10 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Reads the state and reports what would change; runs no command that writes.
+    description:
+      - Reads the state and reports what would change; runs no command that writes.
+      - A C(NeedsLogin) node with I(auth_key) reports C(changed) (it would log in) without checking HTTPS certificates
+        and the MagicDNS name, which are only known once the node is logged in; I(urls) is then empty.
   diff_mode:
     support: full
     description: Shows the owned handlers and the operator before and after.
@@ -46,15 +52,27 @@ options:
     description:
       - The user that may change Serve without root (C(tailscale set --operator=<user>), run as root only when the
         current operator differs). Empty leaves the operator alone and runs Serve commands as root.
+      - When no operator is set, it is set. When the current operator is another user, the module fails unless
+        I(operator_replace) is true.
     type: str
     default: ''
+  operator_replace:
+    description:
+      - Replace an operator that is another user (C(OperatorUser) of C(tailscale debug prefs)) with I(operator).
+      - When false, such an operator makes the module fail before anything changes, because that account may rely
+        on it (another service that manages Tailscale without root).
+    type: bool
+    default: false
   run_as:
     description: User that runs the Serve commands. Defaults to I(operator), or root when I(operator) is empty.
     type: str
   auth_key:
     description:
-      - A Tailscale auth key. Only used when the node is C(NeedsLogin); then C(tailscale up --auth-key=...) logs it in.
-      - Never logged.
+      - A Tailscale auth key. Only used when the node is C(NeedsLogin); then C(tailscale up --auth-key=file:<path>)
+        logs it in (with C(--operator) set to I(operator), or to the current operator when I(operator) is empty).
+      - The key is written to a temporary file (mode 0600, owned by the user running the module, normally root, in
+        the module's private temporary directory) and the file is removed afterwards in every case, so the key is
+        never part of a command line (visible in C(ps)). Never logged or returned.
     type: str
   mappings:
     description: The wanted HTTPS handlers.
@@ -117,8 +135,14 @@ dns_name:
   returned: when the node is Running
   type: str
   sample: vm102.tail1234ab.ts.net
+logged_in:
+  description:
+    - Whether the node was logged in with I(auth_key) (in check mode, whether it would be).
+  returned: success
+  type: bool
+  sample: false
 urls:
-  description: Tailnet URL per mapping name.
+  description: Tailnet URL per mapping name. Empty in check mode when the node would first be logged in.
   returned: success
   type: dict
   sample: {personal: "https://vm102.tail1234ab.ts.net/", ops: "https://vm102.tail1234ab.ts.net:8443/"}
@@ -160,6 +184,7 @@ serve_config:
 import json
 import os
 import pwd
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -248,12 +273,14 @@ class TailscaleServe(object):
                                       "in (sudo tailscale up) before applying tailscale_serve" % b)
         return path
 
-    def run(self, args, as_user=None, data=None, redact=None):
+    def run(self, args, as_user=None, data=None):
         argv = [self.binary] + list(args)
         cmd = argv
         if as_user and as_user != "root" and os.geteuid() == 0:
             cmd = ["runuser", "-u", as_user, "--"] + argv
-        shown = [("--auth-key=********" if redact and a.startswith("--auth-key=") else a) for a in cmd]
+        # The module only passes --auth-key=file:<path>; a literal key would never be shown.
+        shown = [("--auth-key=********" if a.startswith("--auth-key=") and not a.startswith("--auth-key=file:")
+                  else a) for a in cmd]
         rc, out, err = self.module.run_command(cmd, data=data, environ_update={"LC_ALL": "C"})
         if not args[-1:] == ["--json"] and args[:1] != ["debug"]:
             self.commands.append(shown)
@@ -274,24 +301,16 @@ class TailscaleServe(object):
     def status(self):
         return self.read_json(["status", "--json"], "tailscale status --json")
 
-    def ensure_running(self, status):
+    def needs_login(self, status):
+        """True when the node is logged out and an auth key is given; fails unless Running otherwise."""
         state = status.get("BackendState")
         if state == "Running":
-            return status
-        key = self.p.get("auth_key")
-        if state == "NeedsLogin" and key:
-            if self.module.check_mode:
-                return status
-            args = ["up", "--auth-key=%s" % key]
-            if self.p["operator"]:
-                args.append("--operator=%s" % self.p["operator"])
-            rc, out, err = self.run(args, redact=True)
-            if rc != 0:
-                self.fail("tailscale up with the given auth key failed: %s" % (err or out).strip().replace(key, "********"))
-            self.changed = True
-            status = self.status()
-            if status.get("BackendState") == "Running":
-                return status
+            return False
+        if state == "NeedsLogin" and self.p.get("auth_key"):
+            return True
+        self.fail_not_connected(state)
+
+    def fail_not_connected(self, state):
         hint = {
             "NeedsLogin": "log the node in first (sudo tailscale up), or set tailscale_serve_auth_key",
             "Stopped": "bring it up with: sudo tailscale up",
@@ -299,6 +318,41 @@ class TailscaleServe(object):
         }.get(state, "wait until it is Running")
         self.fail("Tailscale is not connected (BackendState=%s): %s. Serve was not changed." % (state, hint),
                   backend_state=state)
+
+    def login(self, operator):
+        """tailscale up --auth-key=file:<0600 temp file> [--operator=U]; the file is removed in every case."""
+        key = self.p["auth_key"]
+        fd, path = tempfile.mkstemp(prefix="tailscale-auth-key-", dir=self.module.tmpdir)
+        try:
+            with os.fdopen(fd, "w") as f:
+                os.fchmod(f.fileno(), 0o600)
+                f.write(key)
+            args = ["up", "--auth-key=file:%s" % path]
+            if operator:
+                # `tailscale up` refuses to drop a non-default setting that is not mentioned (contract 2.5).
+                args.append("--operator=%s" % operator)
+            rc, out, err = self.run(args)
+        finally:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        if rc != 0:
+            self.fail("tailscale up with the given auth key failed: %s" % (err or out).strip().replace(key, "********"),
+                      rc=rc)
+        self.changed = True
+        status = self.status()
+        if status.get("BackendState") != "Running":
+            self.fail_not_connected(status.get("BackendState"))
+        return status
+
+    def check_operator(self, want_op, op_before):
+        if want_op and op_before and op_before != want_op and not self.p["operator_replace"]:
+            self.fail("the Tailscale operator is '%s', not '%s': another account may rely on it, so it is not replaced "
+                      "unless you ask for it. Set tailscale_serve_operator_replace: true (module option "
+                      "operator_replace) to make '%s' the operator, or tailscale_serve_set_operator: false to leave "
+                      "it alone (Serve then runs as root). Nothing was changed."
+                      % (op_before, want_op, want_op), operator=dict(before=op_before, after=op_before))
 
     def check_https(self, status):
         selfst = status.get("Self") or {}
@@ -350,11 +404,8 @@ class TailscaleServe(object):
             seen[key] = entry["name"]
             wanted.append(entry)
 
-        status = self.ensure_running(self.status())
-        self.check_https(status)
-        host = ((status.get("Self") or {}).get("DNSName") or "").rstrip(".")
-        if not host:
-            self.fail("the node has no MagicDNS name (Self.DNSName is empty); enable MagicDNS in the tailnet")
+        status = self.status()
+        login = self.needs_login(status)
 
         want_op = self.p["operator"] or None
         if want_op:
@@ -364,8 +415,26 @@ class TailscaleServe(object):
                 if not self.module.check_mode:  # a preflight may run before the user is created
                     self.fail("operator user '%s' does not exist on this host" % want_op)
         op_before = self.operator_now()
-        op_after = op_before
-        if want_op and op_before != want_op:
+        self.check_operator(want_op, op_before)
+        op_now = op_before
+
+        host = None
+        if login:
+            if self.module.check_mode:
+                # HTTPS certificates and the MagicDNS name are only known once the node is logged in.
+                self.changed = True
+                op_now = want_op or op_before
+            else:
+                status = self.login(want_op or op_before)
+                op_now = self.operator_now()
+        if not (login and self.module.check_mode):
+            self.check_https(status)
+            host = ((status.get("Self") or {}).get("DNSName") or "").rstrip(".")
+            if not host:
+                self.fail("the node has no MagicDNS name (Self.DNSName is empty); enable MagicDNS in the tailnet")
+
+        op_after = op_now
+        if want_op and op_now != want_op:
             op_after = want_op
             self.changed = True
             if not self.module.check_mode:
@@ -376,7 +445,7 @@ class TailscaleServe(object):
         run_as = self.p.get("run_as") or want_op or "root"
         serve_before = self.read_json(["serve", "status", "--json"], "tailscale serve status --json")
         owned = self.read_owned()
-        add, remove = plan(serve_before, host, wanted, owned)
+        add, remove = plan(serve_before, host or "", wanted, owned)
         if add or remove:
             self.changed = True
         if not self.module.check_mode:
@@ -412,7 +481,8 @@ class TailscaleServe(object):
             changed=self.changed,
             backend_state=status.get("BackendState"),
             dns_name=host,
-            urls=dict((m["name"], url_for(host, m["port"], m["path"])) for m in wanted),
+            logged_in=login,
+            urls=dict((m["name"], url_for(host, m["port"], m["path"])) for m in wanted) if host else {},
             operator=dict(before=op_before, after=op_after),
             added=["%d %s -> %s%s" % (m["port"], m["path"], m["target"], " (funnel)" if m["funnel"] else "") for m in add],
             removed=["%d %s" % r for r in remove],
@@ -422,7 +492,7 @@ class TailscaleServe(object):
         )
         if self.module._diff:
             before = dict(operator=op_before, handlers=sorted(
-                "%d %s -> %s" % (m["port"], m["path"], current_handler(serve_before, host, m["port"], m["path"])[0])
+                "%d %s -> %s" % (m["port"], m["path"], current_handler(serve_before, host or "", m["port"], m["path"])[0])
                 for m in wanted) + ["%d %s (owned)" % r for r in remove])
             after = dict(operator=op_after, handlers=sorted("%d %s -> %s" % (m["port"], m["path"], m["target"]) for m in wanted))
             result["diff"] = dict(before=json.dumps(before, indent=2) + "\n", after=json.dumps(after, indent=2) + "\n")
@@ -434,6 +504,7 @@ def main():
         argument_spec=dict(
             binary=dict(type="str", default="tailscale"),
             operator=dict(type="str", default=""),
+            operator_replace=dict(type="bool", default=False),
             run_as=dict(type="str"),
             auth_key=dict(type="str", no_log=True),
             mappings=dict(type="list", elements="dict", default=[], options=dict(

@@ -50,6 +50,19 @@ def approve(**args):
     return run_module("homelab.clawdbot.device_pairing", args)
 
 
+def pending_ids(profile):
+    info = run_module("homelab.clawdbot.device_pairing_info", {"profile": profile, "user": GATEWAY_USER})
+    assert not info.get("failed"), info
+    return [p["requestId"] for p in info["pending"]], [p["deviceId"] for p in info["paired"]]
+
+
+def clear_pending(profile):
+    """Reject what earlier tests left pending (e.g. test_reject's new request), so the playbook counts only ours."""
+    res = approve(profile=profile, state="rejected", all_matching=True)
+    assert not res.get("failed"), res
+    assert pending_ids(profile)[0] == []
+
+
 def test_approve_by_selector_then_client_works_and_rerun_is_ok(host, lan):
     pc1 = fresh_home("pc1")
     req = pending_request(host, lan, "personal", pc1)
@@ -106,6 +119,7 @@ def test_gateway_down_names_profile_and_port(host, lan):
 
 
 def test_playbook_approves_one_profile_and_leaves_the_other(host, lan):
+    clear_pending("personal")
     pc4, pc5 = fresh_home("pc4"), fresh_home("pc5")
     mine = pending_request(host, lan, "personal", pc4)
     other = pending_request(host, lan, "ops", pc5)
@@ -119,6 +133,59 @@ def test_playbook_approves_one_profile_and_leaves_the_other(host, lan):
     assert client(host, lan, "personal", pc4).rc == 0
     ops = run_module("homelab.clawdbot.device_pairing_info", {"profile": "ops", "user": GATEWAY_USER})
     assert other["requestId"] in [p["requestId"] for p in ops["pending"]]
+
+
+APPROVE = "playbooks/approve-pairing.yml"
+
+
+def test_playbook_refuses_to_guess_between_two_requests_then_approves_by_id(host, lan):
+    """Two devices ask at once (any tailnet device can open the UI): the playbook approves neither and lists both;
+    -e request_id=<one> approves exactly that one."""
+    clear_pending("personal")
+    homes = fresh_home("pc6"), fresh_home("pc7")
+    first = pending_request(host, lan, "personal", homes[0])
+    second = pending_request(host, lan, "personal", homes[1])
+    rc, out = run_playbook(APPROVE, "-e", "profile=personal", "-e", "client_id=cli")
+    flat = " ".join(out.split())
+    assert rc != 0, out[-4000:]
+    assert recap(out)["changed"] == 0
+    for req in (first, second):
+        assert req["requestId"] in flat, out[-4000:]
+    assert "-e request_id=<id>" in flat and "-e approve_all=true" in flat, out[-4000:]
+    assert "clientId cli, from %s," % lan in flat and " s ago)" in flat, out[-4000:]
+    pending, paired = pending_ids("personal")
+    assert first["requestId"] in pending and second["requestId"] in pending
+    assert first["deviceId"] not in paired and second["deviceId"] not in paired
+
+    rc, out = run_playbook(APPROVE, "-e", "profile=personal", "-e", "request_id=" + first["requestId"])
+    assert rc == 0, out[-4000:]
+    assert recap(out)["changed"] == 1
+    pending, paired = pending_ids("personal")
+    assert first["requestId"] not in pending and first["deviceId"] in paired
+    assert second["requestId"] in pending and second["deviceId"] not in paired
+    assert client(host, lan, "personal", homes[0]).rc == 0
+
+
+def test_playbook_approve_all_approves_every_match(host, lan):
+    clear_pending("personal")
+    homes = fresh_home("pc8"), fresh_home("pc9")
+    reqs = [pending_request(host, lan, "personal", h) for h in homes]
+    rc, out = run_playbook(APPROVE, "-e", "profile=personal", "-e", "client_id=cli", "-e", "approve_all=true")
+    assert rc == 0, out[-4000:]
+    pending, paired = pending_ids("personal")
+    for req in reqs:
+        assert req["requestId"] in out
+        assert req["requestId"] not in pending and req["deviceId"] in paired
+    for home in homes:
+        assert client(host, lan, "personal", home).rc == 0
+
+
+def test_playbook_with_nothing_pending_reports_it_and_succeeds(host, lan):
+    clear_pending("personal")
+    rc, out = run_playbook(APPROVE, "-e", "profile=personal", "-e", "client_id=cli")
+    assert rc == 0, out[-4000:]
+    assert recap(out)["changed"] == 0
+    assert "nothing to approve: no pending request matches client_id=cli" in " ".join(out.split()), out[-4000:]
 
 
 def test_dm_pairing_code_approved_by_playbook(host, lan):

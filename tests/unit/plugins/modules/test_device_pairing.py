@@ -126,11 +126,36 @@ def test_plan_ambiguous_lists_candidates():
     plan = dp.plan_action(listing("devices_list_multi.json"), "approved",
                           selector={"client_id": "clawdbot-control-ui"}, now=NOW, profile="personal")
     assert plan["targets"] == []
+    assert plan["fail"]["kind"] == "ambiguous"
+    assert [e["requestId"] for e in plan["fail"]["candidates"]] == [REQ_UI_LAPTOP, REQ_UI_PHONE]
     msg = plan["fail"]["msg"]
-    assert "2 pending requests match" in msg
-    for text in (REQ_UI_LAPTOP, REQ_UI_PHONE, "100.101.102.103", "100.64.0.7", "age=12s", "age=22s",
-                 "clientId=clawdbot-control-ui"):
-        assert text in msg
+    assert msg.startswith("2 pending requests match client_id=clawdbot-control-ui on profile personal, "
+                          "so none was approved: ")
+    # one readable entry per candidate, newest first: id, client, remote address, age (NOW - ts)
+    assert ("requestId %s (clientId clawdbot-control-ui, from 100.101.102.103, 12 s ago); "
+            "requestId %s (clientId clawdbot-control-ui, from 100.64.0.7, 22 s ago)" % (REQ_UI_LAPTOP, REQ_UI_PHONE)) in msg
+    assert "request_id" in msg and "newest: true" in msg and "all_matching: true" in msg
+    assert REQ_CLI not in msg  # the cli request does not match the selector
+
+
+def test_plan_ambiguous_reject_says_none_was_rejected():
+    plan = dp.plan_action(listing("devices_list_multi.json"), "rejected",
+                          selector={"client_id": "clawdbot-control-ui"}, now=NOW, profile="personal")
+    assert plan["targets"] == [] and "so none was rejected" in plan["fail"]["msg"]
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (None, "age unknown"), (0, "0 s ago"), (59, "59 s ago"), (60, "1 min 0 s ago"), (299, "4 min 59 s ago"),
+])
+def test_format_age(seconds, text):
+    assert dp.format_age(seconds) == text
+
+
+def test_describe_request_without_ts_or_address():
+    entry = {"requestId": "r-1", "clientId": "cli"}
+    assert dp.describe_request(entry, NOW) == "requestId r-1 (clientId cli, from -, age unknown)"
+    entry = {"requestId": "r-2", "clientId": "cli", "remoteIp": "10.0.0.5", "ts": NOW - 185 * 1000}
+    assert dp.describe_request(entry, NOW) == "requestId r-2 (clientId cli, from 10.0.0.5, 3 min 5 s ago)"
 
 
 def test_plan_newest_and_all_matching():
@@ -157,6 +182,7 @@ def test_plan_request_id_not_pending():
 def test_plan_request_id_device_mismatch_fails():
     plan = dp.plan_action(listing(), "approved", request_id=REQ_CLI, selector={"device_id": DEV_PAIRED})
     assert plan["fail"] and "not to device_id" in plan["fail"]["msg"]
+    assert plan["fail"]["kind"] == "device_mismatch"
 
 
 def test_plan_no_match_fails_for_approve_but_not_for_all_matching():
@@ -254,10 +280,24 @@ def test_ambiguous_selector_fails_listing_candidates(run):
         ok(fixture_text("devices_list_multi.json")),
     ])
     assert failed
-    assert len(calls) == 1
+    assert len(calls) == 1  # listed only: nothing approved
+    assert result["kind"] == "ambiguous" and result["changed"] is False and result["approved"] == []
     assert REQ_UI_LAPTOP in result["msg"] and REQ_UI_PHONE in result["msg"]
-    assert "100.64.0.7" in result["msg"] and "age=" in result["msg"]
+    assert "from 100.64.0.7, 22 s ago" in result["msg"] and "from 100.101.102.103, 12 s ago" in result["msg"]
     assert [c["requestId"] for c in result["candidates"]] == [REQ_UI_LAPTOP, REQ_UI_PHONE]
+    assert [(c["remoteIp"], c["ageSeconds"]) for c in result["candidates"]] == [("100.101.102.103", 12),
+                                                                                ("100.64.0.7", 22)]
+    assert all("publicKey" not in c for c in result["candidates"])
+    assert len(result["pending"]) == 3
+
+
+def test_no_match_fails_with_kind_and_no_candidates(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", client_id="clawdbot-control-ui"), [
+        ok(fixture_text("devices_list.json")),
+    ])
+    assert failed and len(calls) == 1
+    assert result["kind"] == "no_match" and result["candidates"] == []
+    assert "Pending: requestId %s (clientId cli, from 172.17.0.2, 42 s ago)" % REQ_CLI in result["msg"]
 
 
 def test_already_paired_is_unchanged(run):
@@ -300,6 +340,7 @@ def test_request_id_not_in_list_fails_without_approve_call(run):
         ok(fixture_text("devices_list.json")),
     ])
     assert failed
+    assert result["kind"] == "not_pending"
     assert "request deadbeef-0000 is not pending on profile personal" in result["msg"]
     assert [p["requestId"] for p in result["pending"]] == [REQ_CLI]
     assert len(calls) == 1
