@@ -63,9 +63,9 @@ def test_every_gateway_listener_on_loopback_and_no_port_shared(host):
     ports = [r[2] for r in rows]
     assert len(ports) == len(set(ports)), "a port is shared: %s" % ports
     # gateway ports as in the runbook, plus the browser/relay ports the role planned apart
-    assert {18789, 18790} <= set(ports)
-    assert {18791, 18792}.isdisjoint({18901, 18902})
-    assert set(ports) == {18789, 18791, 18792, 18790, 18901, 18902}
+    # gateway ports as in the runbook, personal's browser/relay on upstream's P+2/P+3, ops' relocated (18790+2 would
+    # be personal's relay port)
+    assert sorted(ports) == [18789, 18790, 18791, 18792, 18901, 18902]
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
@@ -101,7 +101,7 @@ def test_no_secret_in_unit_file(host, profile):
     token = read_config(host, profile)["gateway"]["auth"]["token"]
     assert token not in unit.content_string
     assert "GATEWAY_TOKEN" not in unit.content_string
-    assert "CLAWDBOT_PROFILE=%s" % profile in unit.content_string
+    assert 'Environment="CLAWDBOT_PROFILE=%s"' % profile in unit.content_string
     assert re.search(r"gateway --port %d$" % PROFILES[profile], unit.content_string, re.M)
 
 
@@ -119,3 +119,16 @@ def test_cli_gateway_status_finds_our_unit(host, profile):
     assert status["service"]["loaded"] is True
     assert status["service"]["runtime"]["status"] == "running"
     assert status["config"]["cli"]["valid"] is True
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_unit_environment_reaches_the_gateway_exactly(host, profile):
+    """A value with %, quotes, a backslash and $ arrives in the running gateway unchanged (systemd escaping)."""
+    unit = "clawdbot-gateway-%s.service" % profile
+    pid = user_cmd(host, "systemctl --user show -p MainPID --value %s" % unit).stdout.strip()
+    assert pid and pid != "0"
+    env = user_cmd(host, "tr '\\0' '\\n' < /proc/%s/environ" % pid)
+    assert env.rc == 0, env.stderr
+    values = dict(line.split("=", 1) for line in env.stdout.splitlines() if "=" in line)
+    assert values["HOMELAB_QUOTING_PROBE"] == '50% "quoted" \\back $HOME %h'
+    assert values["CLAWDBOT_PROFILE"] == profile and values["HOME"] == host.user(GATEWAY_USER).home

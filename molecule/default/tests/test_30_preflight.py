@@ -1,13 +1,25 @@
-"""Bad input fails in preflight, names the variable, and leaves the host exactly as it was."""
+"""Bad input fails before anything changes, names the variable, and leaves the host exactly as it was.
+
+site.yml cases must fail in its first play (every preflight); the other playbooks' cases must fail in their
+argument checks. The snapshot (helpers.snapshot) covers /etc (with the CA store and /etc/homelab-clawdbot), /opt,
+/usr/local, the linger files, the collection's state, the gateway user's whole home (modes and owners; managed files
+by content) and the gateways' MainPIDs.
+"""
 import json
 
 import pytest
-from helpers import GATEWAY_HOSTS, run_playbook, snapshot
+from helpers import GATEWAY_HOSTS, run_playbook, snapshot, snapshot_diff
 
 testinfra_hosts = GATEWAY_HOSTS
 
 SITE = "playbooks/site.yml"
 OK_OPS = {"name": "ops", "port": 18790}
+TG = "123456789:AAtest-telegram-bot-token-personal-0001"
+
+
+def personal(**keys):
+    """The profiles list with personal changed (ops as in the scenario)."""
+    return {"clawdbot_profiles": [dict({"name": "personal", "port": 18789}, **keys), OK_OPS]}
 
 CASES = {
     "bad profile name": (
@@ -46,7 +58,117 @@ CASES = {
     "unpinned clawdbot": (
         {"clawdbot_install_version": "latest"},
         "clawdbot_install_version=latest is not reproducible"),
+    # -- paths: the workspace is chowned to the gateway user and made 0700
+    "workspace /etc": (
+        personal(workspace="/etc"),
+        "profiles_list[0] (personal).workspace /etc must be a directory inside the gateway user's home /home/user"),
+    "workspace is the home": (
+        personal(workspace="~/"),
+        "profiles_list[0] (personal).workspace /home/user must be a directory inside the gateway user's home"),
+    "workspace escapes with ..": (
+        personal(workspace="~/../../etc"),
+        "profiles_list[0] (personal).workspace '/home/user/../../etc' must not contain . or .. segments"),
+    "workspace is another profile's state root": (
+        personal(workspace="~/.clawdbot-ops"),
+        "profiles_list[0] (personal).workspace /home/user/.clawdbot-ops overlaps profiles_list[1] (ops) state root"),
+    "two profiles share a workspace": (
+        {"clawdbot_profiles": [{"name": "personal", "port": 18789, "workspace": "~/shared"},
+                               dict(OK_OPS, workspace="~/shared")]},
+        "profiles_list[0] (personal).workspace /home/user/shared overlaps profiles_list[1] (ops) workspace"),
+    "workspace is ~/.ssh": (
+        personal(workspace="~/.ssh"),
+        "profiles_list[0] (personal).workspace /home/user/.ssh overlaps /home/user/.ssh"),
+    # -- secrets
+    "token with a newline": (
+        personal(token="abcdef0123456789\nxyzXYZ"),
+        "profiles_list[0] (personal).token contains a control character"),
+    "shipped example token": (
+        personal(token="CHANGE-ME-personal-gateway-token"),
+        "profiles_list[0] (personal).token looks like a placeholder"),
+    "token of repeated characters": (
+        personal(token="0000000000000000000000"),
+        "profiles_list[0] (personal).token has fewer than 6 distinct characters"),
+    "password with a tab": (
+        personal(auth_mode="password", password="pass\tword-1234-xyz"),
+        "profiles_list[0] (personal).password contains a control character"),
+    # -- unit environment
+    "env value injecting a unit line": (
+        personal(environment={"FOO": "x\nExecStartPre=/bin/sh -c 'touch /tmp/pwned'"}),
+        "profiles_list[0] (personal).environment.FOO contains a control character"),
+    "env overrides HOME": (
+        {"profiles_environment": {"CLAWDBOT_SKIP_CHANNELS": "1", "HOME": "/root"}},
+        "profiles_environment.HOME is set by the role itself"),
+    "env overrides the config path": (
+        personal(environment={"CLAWDBOT_CONFIG_PATH": "/tmp/evil.json"}),
+        "profiles_list[0] (personal).environment.CLAWDBOT_CONFIG_PATH is set by the role itself"),
+    "secret in the world-readable unit": (
+        personal(environment={"OPENAI_API_KEY": "sk-not-in-a-unit"}),
+        "profiles_list[0] (personal).environment.OPENAI_API_KEY looks like a secret"),
+    # -- settings may not override what the role guards
+    "settings open the bind": (
+        personal(settings={"gateway": {"bind": "lan"}}),
+        "profiles_list[0] (personal).settings.gateway.bind is managed by the role (set profiles_list[0].bind)"),
+    "settings turn on funnel": (
+        personal(settings={"gateway": {"tailscale": {"mode": "funnel"}}}),
+        "profiles_list[0] (personal).settings.gateway.tailscale is managed by the role"),
+    "settings open telegram DMs": (
+        personal(telegram={"bot_token": TG}, settings={"channels": {"telegram": {"dmPolicy": "open"}}}),
+        "profiles_list[0] (personal).settings.channels.telegram is managed by the role"),
+    "settings replace the auth": (
+        personal(settings={"gateway": {"auth": {"mode": "token", "token": "x"}}}),
+        "profiles_list[0] (personal).settings.gateway.auth is managed by the role"),
+    "settings turn off device pairing": (
+        personal(settings={"gateway": {"controlUi": {"allowInsecureAuth": True}}}),
+        "profiles_list[0] (personal).settings.gateway.controlUi.allowInsecureAuth is managed by the role"),
+    # -- other roles
+    "spark profiles as a string": (
+        {"spark_provider_profiles": "ops,personal"},
+        "spark_provider_profiles must be \"all\" or a non-empty YAML list of profile names"),
+    "spark profile typo": (
+        {"spark_provider_profiles": ["personal", "opz"]},
+        "spark_provider_profiles names 'opz', which is not in the profiles (personal, ops)"),
+    "spark key with a newline": (
+        {"spark_provider_api_key": "test-spark-key-0123456789\nX-Injected: 1"},
+        "spark_provider_api_key and spark_provider_base_url must be strings without control characters"),
+    "serve path escaping": (
+        {"tailscale_serve_profiles": [{"name": "personal", "port": 18789, "serve_path": "/../admin"}, OK_OPS]},
+        "tailscale_serve_profiles entry personal: serve_path '/../admin' must be a URL path"),
+    "serve target not a local port": (
+        {"tailscale_serve_profiles": [{"name": "personal", "port": "http://203.0.113.9:80"}, OK_OPS]},
+        "tailscale_serve_profiles entry personal: port 'http://203.0.113.9:80' (the gateway port Serve proxies to"),
+    "npm config injecting a line": (
+        {"clawdbot_install_npm_config": {"fund": "false\nregistry=http://203.0.113.9/"}},
+        "clawdbot_install_npm_config must be a mapping of npm settings"),
+    "gateway user root": (
+        {"clawdbot_user": "root"},
+        "(the gateway must not run as root)"),
 }
+
+# Playbooks other than site.yml: (playbook, extra args, message). Each fails in its argument checks.
+PLAYBOOK_CASES = {
+    "restore without a profile": (
+        "playbooks/restore.yml", ["-e", "archive=/nonexistent.tar.gz"],
+        "restore.yml restores exactly one profile: pass -e profile=<name>"),
+    "restore of all profiles": (
+        "playbooks/restore.yml", ["-e", "profile=all", "-e", "archive=/nonexistent.tar.gz"],
+        "restore.yml restores exactly one profile"),
+    "restore of a missing archive": (
+        "playbooks/restore.yml", ["-e", "profile=personal", "-e", "archive=/nonexistent.tar.gz"],
+        "archive=/nonexistent.tar.gz: no such file on the controller"),
+    "backup to a relative directory": (
+        "playbooks/backup.yml", ["-e", "clawdbot_backup_dir=backups"],
+        "clawdbot_backup_dir must be an absolute path"),
+    "backup of an unknown profile": (
+        "playbooks/backup.yml", ["-e", "profile=nope"],
+        "profile=nope: nope is not in clawdbot_profiles"),
+    "approve on an unknown profile": (
+        "playbooks/approve-pairing.yml", ["-e", "profile=nope"],
+        "profile=nope must be one of personal, ops"),
+}
+
+
+def test_enough_distinct_bad_inputs():
+    assert len(CASES) + len(PLAYBOOK_CASES) >= 30
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -59,5 +181,19 @@ def test_bad_input_fails_in_preflight_without_changes(host, case):
     assert " ".join(message.split()) in flat, out[-4000:]
     assert "Validate every input before anything changes" in out
     assert "Provision the Clawdbot gateway host" not in out, "failed after the preflight play:\n" + out[-3000:]
-    assert snapshot(host) == before
-    assert "AAtest-telegram-bot-token" not in out
+    after = snapshot(host)
+    assert after == before, snapshot_diff(before, after)
+    for secret in ("AAtest-telegram-bot-token", "abcdef0123456789", "pass\tword", "sk-not-in-a-unit",
+                   "test-spark-key-0123456789"):
+        assert secret not in out, secret
+
+
+@pytest.mark.parametrize("case", sorted(PLAYBOOK_CASES))
+def test_bad_playbook_arguments_fail_without_changes(host, case):
+    playbook, args, message = PLAYBOOK_CASES[case]
+    before = snapshot(host)
+    rc, out = run_playbook(playbook, *args)
+    assert rc != 0, "must fail: %s\n%s" % (case, out[-3000:])
+    assert " ".join(message.split()) in " ".join(out.split()), out[-4000:]
+    after = snapshot(host)
+    assert after == before, snapshot_diff(before, after)

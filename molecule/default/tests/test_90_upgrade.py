@@ -26,7 +26,7 @@ def units(host):
 
 
 def unit_version(text):
-    return re.search(r"_SERVICE_VERSION=(\S+)", text).group(1)
+    return re.search(r"_SERVICE_VERSION=([^\s\"]+)", text).group(1)
 
 
 def cli_link(host):

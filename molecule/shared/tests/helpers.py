@@ -104,25 +104,49 @@ def read_config(host, profile):
     return json.loads(host.file("%s/.clawdbot-%s/clawdbot.json" % (home, profile)).content_string)
 
 
+# What the roles and playbooks may touch on the host. Everything below these roots is listed with type, mode and
+# owner; outside the gateway user's home files also with size and mtime (nothing else writes there; a directory's
+# mtime only says that an entry was renamed, and entries are listed themselves). In the home, the
+# gateway itself writes inside its state roots while it runs, so their subtrees are compared by the files the roles
+# own (configs, tokens, units, install project) plus the metadata of the first level.
+SNAPSHOT_ROOTS = ["/etc", "/opt", "/usr/local", "/var/lib/systemd/linger", "/var/lib/homelab-clawdbot", "/root/.npmrc"]
+
+
 def snapshot(host):
-    """What a failed preflight must leave untouched: configs, units, install project, PIDs, linger."""
+    """What a refused run must leave untouched: the whole tree the roles may touch, managed files, PIDs, linger."""
     home = host.user(GATEWAY_USER).home
+    listing = host.run(
+        "{ find %s -xdev \\( -type d -printf '%%y %%m %%U:%%G %%p\\n' \\) -o -printf '%%y %%m %%U:%%G %%s %%T@ %%p -> %%l\\n'"
+        "  2>/dev/null;"
+        "  find %s -xdev \\( -path '%s/.clawdbot-*/*/*' -o -path '*/node_modules/*' -o -path '%s/.npm/*'"
+        "  -o -path '%s/.cache/*' \\) -prune -o -printf '%%y %%m %%U:%%G %%p\\n' 2>/dev/null; } | sort"
+        % (" ".join(SNAPSHOT_ROOTS), home, home, home, home))
     files = [
         "%s/.clawdbot/versions/2026.1.24-3/package.json" % home,
+        "%s/.clawdbot/versions/2026.1.24-3/.npmrc" % home,
         "%s/.clawdbot/bin/clawdbot" % home,
-        "/var/lib/systemd/linger/%s" % GATEWAY_USER,
-        "/usr/local/bin/node",
     ]
     for name in PROFILES:
         files.append("%s/.clawdbot-%s/clawdbot.json" % (home, name))
+        files.append("%s/.clawdbot-%s/telegram-bot-token" % (home, name))
         files.append("%s/.config/systemd/user/clawdbot-gateway-%s.service" % (home, name))
-    state = {}
+    state = {"listing": listing.stdout.splitlines()}
     for path in files:
         f = host.file(path)
         state[path] = (f.exists, f.md5sum if f.exists and f.is_file else None, f.mtime if f.exists else None)
     state["pids"] = main_pids(host)
-    state["backups"] = host.run("ls -1 %s/.clawdbot-*/ | grep -c '~$' || true" % home).stdout.strip()
     return state
+
+
+def snapshot_diff(before, after):
+    """A readable difference of two snapshots (for assertion messages)."""
+    lines = []
+    old, new = set(before.get("listing", [])), set(after.get("listing", []))
+    lines += ["- " + x for x in sorted(old - new)[:40]] + ["+ " + x for x in sorted(new - old)[:40]]
+    for key in sorted(set(before) | set(after)):
+        if key != "listing" and before.get(key) != after.get(key):
+            lines.append("%s: %r -> %r" % (key, before.get(key), after.get(key)))
+    return "\n".join(lines)
 
 
 def fresh_home(name):
