@@ -124,12 +124,17 @@ def environment_errors(env, label, env_prefix):
     return errors
 
 
-def _walk(obj, path=()):
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            yield path + (key,), value
-            for item in _walk(value, path + (key,)):
-                yield item
+def _walk(obj):
+    """Every (path tuple, value) of a nested mapping, parents before children."""
+    out = []
+    todo = [((), obj)]
+    while todo:
+        path, current = todo.pop(0)
+        if isinstance(current, dict):
+            for key, value in current.items():
+                out.append((path + (key,), value))
+                todo.append((path + (key,), value))
+    return out
 
 
 def settings_errors(settings, label, where):
@@ -140,8 +145,8 @@ def settings_errors(settings, label, where):
     for path, value in _walk(settings):
         for guarded, why in GUARDED_SETTINGS.items():
             if path == guarded:
-                errors.append("%s.settings.%s is managed by the role (%s)" % (label, ".".join(str(p) for p in path),
-                                                                             why % {"where": where}))
+                dotted = ".".join(str(p) for p in path)
+                errors.append("%s.settings.%s is managed by the role (%s)" % (label, dotted, why % {"where": where}))
         if path and path[-1] in OPEN_POLICY_KEYS and value == "open":
             errors.append("%s.settings.%s=open lets anyone talk to the gateway; it is refused in settings"
                           % (label, ".".join(str(p) for p in path)))

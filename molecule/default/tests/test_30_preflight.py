@@ -21,6 +21,7 @@ def personal(**keys):
     """The profiles list with personal changed (ops as in the scenario)."""
     return {"clawdbot_profiles": [dict({"name": "personal", "port": 18789}, **keys), OK_OPS]}
 
+
 CASES = {
     "bad profile name": (
         {"clawdbot_profiles": [{"name": "per sonal!", "port": 18789}, OK_OPS]},

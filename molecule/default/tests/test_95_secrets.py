@@ -58,9 +58,12 @@ def outputs(host):
             assert rc == 0, "%s failed:\n%s" % (label, out[-5000:])
         return out
 
-    run("site.yml -vvv", "playbooks/site.yml", "-vvv")
-    assert json.loads(host.run("tailscale status --json").stdout)["BackendState"] == "Running"
+    # First in check mode, while every secret would still change (tokens, password, .npmrc, the login), so the
+    # diffs are really rendered; then for real, with --diff too.
     run("site.yml --check --diff -vvv", "playbooks/site.yml", "--diff", "-vvv", check=True)
+    assert "changed=0" not in runs["site.yml --check --diff -vvv"].split("PLAY RECAP")[-1]
+    run("site.yml --diff -vvv", "playbooks/site.yml", "--diff", "-vvv")
+    assert json.loads(host.run("tailscale status --json").stdout)["BackendState"] == "Running"
     run("approve-pairing.yml -vvv", "playbooks/approve-pairing.yml", "-e", "profile=personal", "-vvv", ok=False)
     run("health.yml -vvv", "playbooks/health.yml", "-vvv")
     run("backup.yml -vvv", "playbooks/backup.yml", "-e", "profile=personal", "-e", "clawdbot_backup_dir=" + backups,
@@ -81,7 +84,7 @@ def test_the_secrets_were_really_used(host, outputs):
     assert SECRETS["npm auth token"] in npmrc.content_string and npmrc.mode == 0o600
 
 
-@pytest.mark.parametrize("label", ["site.yml -vvv", "site.yml --check --diff -vvv", "approve-pairing.yml -vvv", "health.yml -vvv",
+@pytest.mark.parametrize("label", ["site.yml --diff -vvv", "site.yml --check --diff -vvv", "approve-pairing.yml -vvv", "health.yml -vvv",
                                    "backup.yml -vvv", "restore.yml --check --diff -vvv", "restore.yml -vvv"])
 def test_no_secret_in_output(outputs, label):
     out = outputs[label]
