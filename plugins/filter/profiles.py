@@ -153,6 +153,11 @@ def settings_errors(settings, label, where):
     return errors
 
 
+def has_dot_segment(path):
+    """True when a path has a ``.`` or ``..`` segment (``/a/../b``, ``/a/./b``, ``/a/..``)."""
+    return "/../" in path + "/" or "/./" in path + "/"
+
+
 def _overlap(a, b):
     return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
@@ -310,10 +315,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         if not isinstance(settings, dict):
             errors.append("%s.settings must be a mapping of extra config keys" % label)
         errors.extend(settings_errors(settings, label, where))
-        if not isinstance(raw.get("environment") or {}, dict):
-            errors.append("%s.environment must be a mapping" % label)
-        else:
-            errors.extend(environment_errors(raw.get("environment") or {}, "%s.environment" % label, d["env_prefix"]))
+        errors.extend(environment_errors(raw.get("environment") or {}, "%s.environment" % label, d["env_prefix"]))
 
         p["telegram"] = None
         tg = raw.get("telegram")
@@ -332,7 +334,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         elif ws is not None and has_control(ws):
             errors.append("%s.workspace contains a control character" % label)
         elif ws is not None:
-            if "/../" in ws + "/" or "/./" in ws + "/":
+            if has_dot_segment(ws):
                 errors.append("%s.workspace %r must not contain . or .. segments" % (label, ws))
             ws = posixpath.normpath(ws)
             if not ws.startswith(home.rstrip("/") + "/"):
@@ -481,7 +483,7 @@ def serve_mappings(profiles, default_ports=(443, 8443, 10000), var="tailscale_se
                           "1024 and 65535" % (where, target))
             continue
         path = p.get("serve_path", "/")
-        if not isinstance(path, str) or not SERVE_PATH_RE.match(path) or "/../" in path + "/" or "/./" in path + "/":
+        if not isinstance(path, str) or not SERVE_PATH_RE.match(path) or has_dot_segment(path):
             errors.append("%s: serve_path %r must be a URL path such as / or /ops (letters, digits, . _ ~ -, no .. segments)"
                           % (where, path))
             continue

@@ -674,7 +674,7 @@ def hide_setting_secrets(module):
     def walk(obj):
         if isinstance(obj, dict):
             for key, value in obj.items():
-                if key in keys and isinstance(value, str) and value and not is_empty(value):
+                if key in keys and isinstance(value, str) and not is_empty(value):
                     module.no_log_values.add(value)
                 else:
                     walk(value)
