@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) homelab.clawdbot maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run the Clawdbot CLI (clawdbot / moltbot / openclaw) as the gateway user, for one profile.
+"""Run the gateway CLI (``openclaw`` or the legacy ``clawdbot``) as the gateway user, for one profile.
 
 Every module of this collection that talks to the CLI goes through :class:`ClawdbotCLI`:
 
+* the flavour (module_utils/flavours.py, the one place the names live) picks the binary, the env var prefix
+  (``OPENCLAW_*`` or ``CLAWDBOT_*``; openclaw ignores ``CLAWDBOT_*``), the state dir and the unit name,
 * argv lists only (never a shell),
 * ``--profile <name>`` placed *before* the subcommand (the CLI ignores it afterwards),
 * the gateway user's environment (HOME, XDG_RUNTIME_DIR, PATH with the node binary),
-  ``NO_COLOR=1`` and ``CLAWDBOT_HIDE_BANNER=1`` so output is parseable,
+  ``NO_COLOR=1`` and ``<PREFIX>_HIDE_BANNER=1`` so output is parseable,
 * when the module runs as root and ``user`` names someone else, the CLI is run through
   ``runuser -u <user> --`` so files it creates belong to the gateway user,
 * secrets (gateway token) passed through the environment, never argv (argv is visible in ``ps``),
@@ -24,21 +26,22 @@ import os
 import pwd
 import re
 
+from ansible_collections.homelab.clawdbot.plugins.module_utils import flavours
+
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 # Options shared by every module that runs the CLI. Modules merge this into their argument_spec.
+# ``flavour`` has no static default: it follows the binary's file name, else flavours.DEFAULT_FLAVOUR.
 CLI_ARGUMENT_SPEC = dict(
     profile=dict(type="str"),
     user=dict(type="str"),
     binary=dict(type="path"),
+    flavour=dict(type="str", choices=list(flavours.FLAVOUR_NAMES)),
     cli_env=dict(type="dict", default={}),
     gateway_url=dict(type="str"),
     gateway_token=dict(type="str", no_log=True),
     timeout=dict(type="int", default=30),
 )
-
-# Env var prefixes by CLI flavour: the renamed OpenClaw CLI reads OPENCLAW_* first.
-_ENV_PREFIX = {"openclaw": "OPENCLAW"}
 
 
 class CLIError(Exception):
@@ -60,22 +63,61 @@ def strip_ansi(text):
     return ANSI_RE.sub("", text or "")
 
 
-def first_error_line(stderr):
+# Lines that never carry the reason of a failure: Node warnings, the openclaw failure header and its debug hint,
+# and subsystem log lines such as ``[sqlite/transaction] slow SQLite transaction hold`` (openclaw contract 5).
+_NOISE_RE = re.compile(r"^(?:\(node:\d+\)|Rename them by replacing the legacy prefix|\[\w+\] The CLI command failed\.?$"
+                       r"|\[\w+\] Debug:|\[[\w-]+/[\w/-]+\] )")
+
+
+def error_envelope_message(text):
+    """``error.message`` of the openclaw JSON error envelope ``{"ok":false,"error":{...}}`` (contract 4.2), or None."""
+    if not text or "{" not in text:
+        return None
+    try:
+        data = parse_json_output(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("ok") is not False:
+        return None
+    error = data.get("error")
+    if isinstance(error, dict):
+        message = error.get("message")
+        return str(message).strip() if message else None
+    if isinstance(error, str) and error.strip():
+        return error.strip()
+    return None
+
+
+def first_error_line(stderr, stdout=None):
     """The human part of a CLI failure, without the JS stack trace.
 
-    The CLI prints ``[clawdbot] Failed to start CLI: Error: <reason>`` followed by ``    at ...`` lines.
+    * clawdbot: ``[clawdbot] Failed to start CLI: Error: <reason>`` followed by ``    at ...`` lines;
+    * openclaw: ``[openclaw] The CLI command failed.`` / ``[openclaw] Reason: <reason>`` / ``[openclaw] Debug: ...``,
+      a plain line such as ``No pending device request matches <id>. Run ...``, or (with ``--json``) the error
+      envelope ``{"ok":false,"error":{"type":...,"message":...}}`` on stdout (also accepted as ``stderr`` when a
+      caller passes ``stderr or stdout``).
     """
-    lines = [ln.rstrip() for ln in strip_ansi(stderr).splitlines() if ln.strip()]
-    keep = [ln for ln in lines if not ln.lstrip().startswith("at ")]
+    stderr, stdout = strip_ansi(stderr), strip_ansi(stdout)
+    text = stderr if stderr.strip() else stdout
+    keep = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("at ")]
+    for ln in keep:
+        m = re.match(r"^\[\w+\] Reason:\s*(.*)$", ln)
+        if m and m.group(1).strip():
+            return m.group(1).strip()
     for ln in keep:
         m = re.search(r"Failed to start CLI:\s*(?:Error:\s*)?(.*)$", ln)
         if m:
             return m.group(1).strip()
+    for candidate in (stdout, stderr):
+        message = error_envelope_message(candidate)
+        if message:
+            return message
     for ln in keep:
         m = re.search(r"\bError:\s*(.*)$", ln)
         if m:
             return m.group(1).strip()
-    return keep[0] if keep else ""
+    useful = [ln for ln in keep if not _NOISE_RE.match(ln)]
+    return (useful or keep or [""])[0]
 
 
 def parse_json_output(stdout):
@@ -103,19 +145,36 @@ def parse_json_output(stdout):
     raise ValueError("no JSON value found in the CLI output")
 
 
-def binary_flavour(binary):
-    name = os.path.basename(binary or "clawdbot")
-    for flavour in ("openclaw", "moltbot", "clawdbot"):
-        if flavour in name:
+def named_flavour(binary):
+    """The flavour whose binary name the file name of ``binary`` contains, or None (no default applied)."""
+    name = os.path.basename(binary or "")
+    for flavour in flavours.FLAVOUR_NAMES:
+        if flavours.get_flavour(flavour)["binary"] in name:
             return flavour
-    return "clawdbot"
+    return None
+
+
+def resolve_flavour(flavour=None, binary=None):
+    """The explicit ``flavour``, else the one of the binary's file name, else flavours.DEFAULT_FLAVOUR."""
+    if flavour:
+        flavours.get_flavour(flavour)  # FlavourError for an unknown name
+        return flavour
+    if binary:
+        return flavours.flavour_of_binary(binary)
+    return flavours.DEFAULT_FLAVOUR
+
+
+def default_binary(flavour, home):
+    """``~/<install_dir>/bin/<binary>`` of the flavour (the user-scope npm prefix of clawdbot_install)."""
+    f = flavours.get_flavour(flavour)
+    return os.path.join(home, f["install_dir"], "bin", f["binary"])
 
 
 class ClawdbotCLI(object):
     """Runs the CLI for one profile as the gateway user."""
 
     def __init__(self, module, binary=None, profile=None, user=None, extra_env=None,
-                 gateway_url=None, gateway_token=None, timeout=30):
+                 gateway_url=None, gateway_token=None, timeout=30, flavour=None):
         self.module = module
         self.profile = profile
         self.user = user
@@ -125,16 +184,24 @@ class ClawdbotCLI(object):
         self.extra_env = dict(extra_env or {})
         self.pw = self._passwd()
         self.home = self.pw.pw_dir
-        self.binary = binary or os.path.join(self.home, ".clawdbot", "bin", "clawdbot")
-        self.flavour = binary_flavour(self.binary)
+        self.flavour = resolve_flavour(flavour, binary)
+        self.definition = flavours.get_flavour(self.flavour)
+        self.env_prefix = self.definition["env_prefix"]
+        self.binary = binary or default_binary(self.flavour, self.home)
         self.calls = []
 
     @classmethod
     def from_params(cls, module):
         p = module.params
+        named = named_flavour(p.get("binary"))
+        if p.get("flavour") and named and named != p["flavour"]:
+            module.warn("flavour=%s but the binary %s looks like the %s CLI; running it as %s (env prefix %s_)"
+                        % (p["flavour"], p["binary"], named, p["flavour"],
+                           flavours.get_flavour(p["flavour"])["env_prefix"]))
         return cls(module, binary=p.get("binary"), profile=p.get("profile"), user=p.get("user"),
                    extra_env=p.get("cli_env"), gateway_url=p.get("gateway_url"),
-                   gateway_token=p.get("gateway_token"), timeout=p.get("timeout") or 30)
+                   gateway_token=p.get("gateway_token"), timeout=p.get("timeout") or 30,
+                   flavour=p.get("flavour"))
 
     def _passwd(self):
         if self.user:
@@ -150,11 +217,12 @@ class ClawdbotCLI(object):
 
     @property
     def state_dir(self):
-        """The profile's state dir as the CLI computes it (contract 1.1)."""
-        base = ".openclaw" if self.flavour == "openclaw" else ".clawdbot"
-        if not self.profile or self.profile.lower() == "default":
-            return os.path.join(self.home, base)
-        return os.path.join(self.home, "%s-%s" % (base, self.profile))
+        """The profile's state dir as the CLI computes it (contract 1.1), without env overrides."""
+        return flavours.state_dir(self.flavour, self.home, self.profile)
+
+    def env_name(self, suffix):
+        """``<PREFIX>_<suffix>``: the name of an env var as this flavour's CLI reads it."""
+        return "%s_%s" % (self.env_prefix, suffix)
 
     def environment(self):
         env = {
@@ -164,7 +232,7 @@ class ClawdbotCLI(object):
             "XDG_RUNTIME_DIR": "/run/user/%d" % self.pw.pw_uid,
             "NO_COLOR": "1",
             "FORCE_COLOR": "0",
-            "CLAWDBOT_HIDE_BANNER": "1",
+            self.env_name("HIDE_BANNER"): "1",
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
         }
@@ -172,8 +240,7 @@ class ClawdbotCLI(object):
         path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
         env["PATH"] = ":".join([bindir, "/usr/local/bin", path])
         if self.gateway_token:
-            prefix = _ENV_PREFIX.get(self.flavour, "CLAWDBOT")
-            env["%s_GATEWAY_TOKEN" % prefix] = self.gateway_token
+            env[self.env_name("GATEWAY_TOKEN")] = self.gateway_token
         env.update(self.extra_env)
         return env
 
@@ -197,8 +264,9 @@ class ClawdbotCLI(object):
         argv = self.argv(args)
         env = self.environment()
         if not os.path.exists(self.binary):
-            raise CLIError("the Clawdbot CLI was not found at %s (is clawdbot_install applied for user %s?)"
-                           % (self.binary, self.pw.pw_name), cmd=argv)
+            raise CLIError("the %s CLI was not found at %s (is clawdbot_install applied for user %s with the %s "
+                           "flavour? set binary or flavour otherwise)"
+                           % (self.definition["product"], self.binary, self.pw.pw_name, self.flavour), cmd=argv)
         cmd = argv
         if self.needs_switch:
             # runuser keeps the caller's environment (so the token stays out of argv) and sets
@@ -209,16 +277,24 @@ class ClawdbotCLI(object):
         self.calls.append(argv)
         return rc, strip_ansi(out), strip_ansi(err)
 
-    def run_json(self, args, with_gateway=False, what="CLI"):
+    def run_json(self, args, with_gateway=False, what="CLI", text_fallback=None):
+        """Run ``args --json``; return the parsed value. Raises CLIError on rc != 0, on an openclaw error envelope
+        and on unparsable output (unless ``text_fallback(stdout)`` turns the text into a value)."""
         rc, out, err = self.run(list(args) + ["--json"], with_gateway=with_gateway)
         if rc != 0:
-            raise CLIError(self.describe_failure(err or out), rc=rc, stdout=self.redact(out),
+            raise CLIError(self.describe_failure(err, out), rc=rc, stdout=self.redact(out),
                            stderr=self.redact(err), cmd=self.argv(args))
         try:
-            return parse_json_output(out)
+            value = parse_json_output(out)
         except ValueError:
-            raise CLIError("could not parse the JSON output of %s" % " ".join(self.argv(args)[1:]),
-                           rc=rc, stdout=self.redact(out), stderr=self.redact(err), cmd=self.argv(args))
+            value = text_fallback(out) if text_fallback else None
+            if value is None:
+                raise CLIError("could not parse the JSON output of %s" % " ".join(self.argv(args)[1:]),
+                               rc=rc, stdout=self.redact(out), stderr=self.redact(err), cmd=self.argv(args))
+        if isinstance(value, dict) and value.get("ok") is False and "error" in value:
+            raise CLIError(self.describe_failure(err, out), rc=rc, stdout=self.redact(out),
+                           stderr=self.redact(err), cmd=self.argv(args))
+        return value
 
-    def describe_failure(self, stderr):
-        return self.redact(first_error_line(stderr)) or "the CLI failed without an error message"
+    def describe_failure(self, stderr, stdout=None):
+        return self.redact(first_error_line(stderr, stdout)) or "the CLI failed without an error message"

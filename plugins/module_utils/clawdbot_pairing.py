@@ -3,14 +3,21 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure helpers shared by the pairing modules (device_pairing[_info], dm_pairing[_info]).
 
-Device pairing (contract 4): ``devices list --json`` is an RPC of the running gateway; the
-helpers here summarise its output (never returning tokens) and turn a failed call into a
-message that names the profile, the gateway URL and the systemd unit.
+Both flavours (module_utils/flavours.py) are handled; ``cli`` is a :class:`ClawdbotCLI` (or anything with its
+``flavour``, ``profile``, ``home``, ``state_dir``, ``extra_env``, ``gateway_url`` and ``redact``).
 
-DM pairing (contract 5): the CLI works directly on ``<credentials>/<channel>-pairing.json`` and
-``<channel>-allowFrom.json``, and ``pairing list`` *creates* the pairing file, so listing is done
-here by reading the files, applying the CLI's rules (1 h TTL from ``createdAt``; an unparsable
-``createdAt`` counts as expired; codes compared upper-cased).
+Device pairing (contract 4, same on both flavours apart from error texts and new fields): ``devices list
+--json`` is an RPC of the running gateway; the helpers here summarise its output (never returning tokens) and
+turn a failed call into a message that names the profile, the gateway URL and the systemd unit.
+
+DM pairing (contract 5):
+
+* clawdbot: the CLI works directly on ``<credentials>/<channel>-pairing.json`` and ``<channel>-allowFrom.json``,
+  and ``pairing list`` *creates* the pairing file, so listing is done here by reading the files, applying the
+  CLI's rules (1 h TTL from ``createdAt``; an unparsable ``createdAt`` counts as expired; codes compared
+  upper-cased).
+* openclaw: the stores are tables of ``<stateDir>/state/openclaw.sqlite``, which this collection never opens;
+  ``pairing list <channel> --json`` is read-only there and is the only source (:func:`dm_listing_from_cli`).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,19 +30,29 @@ import json
 import os
 import re
 
-from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli import first_error_line
+from ansible_collections.homelab.clawdbot.plugins.module_utils import flavours
+from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli import (
+    first_error_line,
+    parse_json_output,
+)
 
 # ---------------------------------------------------------------------------------------------
 # generic
 
-# Env var prefixes the CLI reads, by flavour, most specific first (contract 1.2 / 7).
-_ENV_PREFIXES = {
-    "clawdbot": ("CLAWDBOT",),
-    "moltbot": ("MOLTBOT", "CLAWDBOT"),
-    "openclaw": ("OPENCLAW", "CLAWDBOT"),
-}
 
-_UNIT_PREFIX = {"clawdbot": "clawdbot-gateway", "moltbot": "moltbot-gateway", "openclaw": "openclaw-gateway"}
+def flavour_of(cli):
+    """The flavour definition of the runner (openclaw reads ``OPENCLAW_*`` only, clawdbot ``CLAWDBOT_*``)."""
+    return flavours.get_flavour(cli.flavour)
+
+
+# Flavours whose device and DM pairing stores are tables of <stateDir>/state/openclaw.sqlite (openclaw contract
+# 4.1, 5); flavours.py has no field for it. The clawdbot flavour keeps JSON files under the state dir.
+_SQLITE_STORE_FLAVOURS = ("openclaw",)
+
+
+def uses_sqlite_stores(cli):
+    """True when the pairing stores are SQLite tables (openclaw), so only the CLI may read them."""
+    return cli.flavour in _SQLITE_STORE_FLAVOURS
 
 
 def profile_label(cli):
@@ -48,7 +65,7 @@ def is_default_profile(cli):
 
 def service_name(cli):
     """The gateway's systemd user unit for the runner's profile (contract 1.3)."""
-    base = _UNIT_PREFIX.get(cli.flavour, "clawdbot-gateway")
+    base = flavour_of(cli)["unit_prefix"]
     if is_default_profile(cli):
         return "%s.service" % base
     return "%s-%s.service" % (base, cli.profile)
@@ -57,14 +74,11 @@ def service_name(cli):
 def cli_env_value(cli, suffix, environ=None):
     """The value of ``<PREFIX>_<suffix>`` as the CLI will see it (``cli_env`` beats the process env)."""
     environ = os.environ if environ is None else environ
-    for prefix in _ENV_PREFIXES.get(cli.flavour, ("CLAWDBOT",)):
-        name = "%s_%s" % (prefix, suffix)
-        value = cli.extra_env.get(name)
-        if value is None:
-            value = environ.get(name)
-        if value:
-            return str(value)
-    return None
+    name = "%s_%s" % (flavour_of(cli)["env_prefix"], suffix)
+    value = cli.extra_env.get(name)
+    if value is None:
+        value = environ.get(name)
+    return str(value) if value else None
 
 
 def _expand_home(path, home):
@@ -97,7 +111,14 @@ def resolve_credentials_dir(cli, environ=None):
 DEVICE_PENDING_TTL_SECONDS = 300
 
 _UNREACHABLE_MARKERS = ("gateway closed (1006", "econnrefused", "connect failed", "ehostunreach",
-                        "enotfound", "etimedout", "gateway timeout")
+                        "enotfound", "etimedout", "gateway timeout", "gateway not reachable",
+                        "gateway_transport_error")
+
+# The CLI refused a request id that is not pending (expired, already used or mistyped), contract 4.2:
+# clawdbot (approve and reject) and openclaw reject: ``unknown requestId`` (openclaw: in the JSON error envelope
+# on stdout and as ``[openclaw] Reason: unknown requestId`` on stderr); openclaw approve (its own pre-check):
+# ``No pending device request matches <id>. Run ...`` on stderr, stdout empty.
+_UNKNOWN_REQUEST_MARKERS = ("unknown requestid", "no pending device request matches")
 
 
 def is_gateway_unreachable(text):
@@ -106,30 +127,56 @@ def is_gateway_unreachable(text):
 
 
 def is_unknown_request(text):
-    return "unknown requestid" in (text or "").lower()
+    text = (text or "").lower()
+    return any(marker in text for marker in _UNKNOWN_REQUEST_MARKERS)
 
 
-def gateway_target(text):
-    """``Gateway target: ws://…`` as printed by the CLI after an RPC failure."""
+def gateway_target(text, stdout=None):
+    """The gateway URL the CLI tried: ``Gateway target: ws://…`` (clawdbot), ``gateway.url`` of the openclaw
+    error envelope, or the URL in ``Gateway not reachable at ws://… (ECONNREFUSED).``."""
     m = re.search(r"Gateway target:\s*(\S+)", text or "")
+    if m:
+        return m.group(1)
+    for candidate in (stdout, text):
+        try:
+            data = parse_json_output(candidate or "")
+        except ValueError:
+            continue
+        gateway = data.get("gateway") if isinstance(data, dict) else None
+        if isinstance(gateway, dict) and isinstance(gateway.get("url"), str) and gateway["url"]:
+            return gateway["url"]
+    m = re.search(r"not reachable at\s+(wss?://[^\s()]+?)[.,]?(?:\s|\(|$)", text or "")
     return m.group(1) if m else None
+
+
+def identity_hint(cli):
+    """Why a CLI gets ``pairing required`` and how to avoid it (contract 1.1 / 4.3 of each flavour)."""
+    if uses_sqlite_stores(cli):
+        return ("its device identity, table device_identities of %s/state/openclaw.sqlite, is not paired with "
+                "that gateway; on the gateway host the CLI sends no identity to a loopback URL when it has the "
+                "gateway token" % cli.state_dir)
+    return ("its device identity ~/%s/identity is not paired with that gateway; a loopback connection on the "
+            "gateway host pairs automatically" % flavour_of(cli)["state_prefix"])
 
 
 def gateway_failure_message(cli, err, port=None):
     """A one-line message for a failed gateway RPC (no stack trace)."""
     text = "%s\n%s" % (err.stderr or "", err.stdout or "")
-    reason = first_error_line(err.stderr or err.stdout) or err.msg
+    reason = first_error_line(err.stderr, err.stdout) or err.msg
     reason = cli.redact(reason)
     if is_gateway_unreachable(text):
-        url = cli.gateway_url or gateway_target(text)
+        url = cli.gateway_url or gateway_target(text, err.stdout)
         if not url:
             url = "ws://127.0.0.1:%d" % port if port else "the profile's configured port"
         return ("the gateway of profile %s is not reachable at %s: %s \u2014 is %s running?"
                 % (profile_label(cli), url, reason, service_name(cli)))
     if "pairing required" in text:
-        return ("the gateway of profile %s refused this CLI: %s (its device identity "
-                "~/.clawdbot/identity is not paired with that gateway; a loopback connection on the "
-                "gateway host pairs automatically)" % (profile_label(cli), reason))
+        return ("the gateway of profile %s refused this CLI: %s (%s)" % (profile_label(cli), reason, identity_hint(cli)))
+    if "plaintext ws://" in text:
+        # openclaw refuses ws:// to a non-loopback host (contract 4.3 point 4)
+        return ("the CLI refused gateway_url on profile %s: %s (use wss://, a loopback URL, or set "
+                "%s_ALLOW_INSECURE_PRIVATE_WS=1 in cli_env on a trusted private network)"
+                % (profile_label(cli), reason, flavour_of(cli)["env_prefix"]))
     if "unauthorized" in text.lower():
         return ("the gateway of profile %s rejected the credentials: %s (check gateway_token)"
                 % (profile_label(cli), reason))
@@ -160,12 +207,15 @@ def age_seconds(entry, now_ms):
 
 
 def summarise_pending(entry, now_ms):
+    """A pending request without its public key. ``deviceFamily`` is openclaw only (None on clawdbot); local
+    clients have no ``remoteIp`` on openclaw."""
     return dict(
         requestId=entry.get("requestId"),
         deviceId=entry.get("deviceId"),
         clientId=entry.get("clientId"),
         clientMode=entry.get("clientMode"),
         platform=entry.get("platform"),
+        deviceFamily=entry.get("deviceFamily"),
         role=entry.get("role"),
         scopes=list(entry.get("scopes") or []),
         remoteIp=entry.get("remoteIp"),
@@ -176,16 +226,45 @@ def summarise_pending(entry, now_ms):
 
 
 def summarise_paired(entry):
+    """A paired device without its key and tokens. ``displayName``, ``deviceFamily``, ``approvedVia``,
+    ``lastSeenAtMs`` and ``connected`` are openclaw fields (contract 4.2), None on clawdbot."""
     tokens = entry.get("tokens")
     return dict(
         deviceId=entry.get("deviceId"),
         clientId=entry.get("clientId"),
+        clientMode=entry.get("clientMode"),
         platform=entry.get("platform"),
+        deviceFamily=entry.get("deviceFamily"),
+        displayName=entry.get("displayName"),
         role=entry.get("role"),
         remoteIp=entry.get("remoteIp"),
         approvedAtMs=entry.get("approvedAtMs"),
+        approvedVia=entry.get("approvedVia"),
+        lastSeenAtMs=entry.get("lastSeenAtMs"),
+        connected=entry.get("connected"),
         tokenCount=len(tokens) if isinstance(tokens, (list, dict)) else 0,
     )
+
+
+def parse_device_action_text(verb, stdout):
+    """Text-mode answer of ``devices approve|reject <id>`` when it is not JSON (contract 4.2):
+    ``Approved <deviceId> (<requestId>)`` (openclaw), ``Approved <deviceId>`` (clawdbot), ``Rejected <deviceId>``.
+    Returns the ``--json`` shape without ``device`` (``{"deviceId", "requestId"?}``) or None."""
+    word = "Approved" if verb == "approve" else "Rejected"
+    for line in (stdout or "").splitlines():
+        m = re.match(r"^\s*%s\s+(\S+?)(?:\s+\((\S+?)\))?\.?\s*$" % word, line)
+        if m:
+            out = dict(deviceId=m.group(1))
+            if m.group(2):
+                out["requestId"] = m.group(2)
+            return out
+    return None
+
+
+def usable_request_id(request_id):
+    """True for an id that can be passed to ``devices approve|reject``: never empty (openclaw's ``devices approve``
+    without an id only previews the newest request, rc 1) and never option-like."""
+    return isinstance(request_id, str) and bool(request_id.strip()) and not request_id.startswith("-")
 
 
 def describe_candidate(entry, now_ms):
@@ -351,6 +430,36 @@ def summarise_dm_request(entry, now_ms):
         meta=dict(meta) if isinstance(meta, dict) else {},
         expiresInSeconds=expires_in,
     )
+
+
+def dm_listing_from_cli(data, channel, now_ms):
+    """Pending requests from ``pairing list <channel> --json`` (openclaw contract 5):
+    ``{"channel": "telegram", "requests": [{"id", "code", "createdAt", "lastSeenAt", "meta": {...}}]}``.
+
+    The same rules as for the clawdbot store apply (well-formed, not expired, oldest first). Raises ValueError."""
+    if not isinstance(data, dict) or not isinstance(data.get("requests"), list):
+        raise ValueError("pairing list %s --json did not return an object with a requests list" % channel)
+    if data.get("channel") not in (None, channel):
+        raise ValueError("pairing list %s --json answered for channel %r" % (channel, data.get("channel")))
+    return dm_pending_requests(data, now_ms)
+
+
+def dm_approved_sender(stdout):
+    """The sender id of ``Approved <channel> sender <id>.`` (both flavours), or None."""
+    m = re.search(r"^\s*Approved \S+ sender (\S+?)\.?\s*$", stdout or "", re.MULTILINE)
+    return m.group(1) if m else None
+
+
+def dm_owner_line(stdout):
+    """openclaw's ``Command owner configured telegram:<id> (commands.ownerAllowFrom was empty).`` or None: the first
+    approval also writes ``commands.ownerAllowFrom`` into the config (contract 5)."""
+    m = re.search(r"^\s*(Command owner configured .*)$", stdout or "", re.MULTILINE)
+    return m.group(1).strip() if m else None
+
+
+def is_dm_unknown_code(text):
+    """``No pending pairing request found for code ...`` (clawdbot ``Error:``, openclaw ``Reason:``)."""
+    return "no pending pairing request" in (text or "").lower()
 
 
 def read_dm_state(credentials_dir, channel, now_ms):

@@ -10,14 +10,16 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: device_pairing
-short_description: Approve or reject pending Clawdbot device pairing requests (Control UI, CLI, nodes)
+short_description: Approve or reject pending device pairing requests of an OpenClaw (or Clawdbot) gateway
 description:
-  - Approves or rejects pending device pairing requests of one profile's Clawdbot gateway, such as the
-    Control UI opened from another machine, a remote CLI or a node.
+  - Approves or rejects pending device pairing requests of one profile's gateway, such as the Control UI opened
+    from another machine, a TUI, a remote CLI or a node. Works with both flavours (O(flavour)), the current
+    C(openclaw) CLI and the legacy C(clawdbot) CLI.
   - Runs C(devices list --json) once, decides which pending requests are meant, then runs
     C(devices approve <requestId> --json) or C(devices reject <requestId> --json) once per chosen request.
     Every CLI call costs a few seconds; the result is built from the list and the approve/reject
     responses without listing again.
+  - C(devices approve) is never run without a request id (on openclaw that only previews the newest request).
   - The C(devices) commands are RPCs of the running gateway, so the gateway service of the profile must be
     running. The gateway keeps pending requests for 5 minutes only; a client that retries later gets a new
     request id.
@@ -30,9 +32,11 @@ description:
 version_added: 0.1.0
 author: Homelab Clawdbot maintainers (@homelab-clawdbot)
 requirements:
-  - The Clawdbot CLI (C(clawdbot), C(moltbot) or C(openclaw)) installed for the gateway user.
+  - The gateway CLI (C(openclaw), or C(clawdbot) for the legacy flavour) installed for the gateway user.
   - The gateway of the profile running (C(devices) commands are gateway RPCs).
   - C(runuser) (util-linux) when the module runs as root for another O(user).
+extends_documentation_fragment:
+  - homelab.clawdbot.cli
 options:
   state:
     description:
@@ -42,21 +46,24 @@ options:
     default: approved
   request_id:
     description:
-      - The request id shown by the Control UI (C(pairing required)) or C(devices list).
+      - The request id shown by the Control UI or TUI (C(pairing required)) or by C(devices list).
       - Mutually exclusive with O(client_id), O(remote_ip), O(role), O(newest) and O(all_matching).
         O(device_id) may be combined with it; it must then match the request's device, and when the
         request is no longer pending but the device is already paired the module reports no change.
       - With O(state=approved), a request id that is not pending (expired, already used or mistyped) fails
-        with guidance. With O(state=rejected) it is reported as unchanged, with a warning.
+        with guidance. With O(state=rejected) it is reported as unchanged, with a warning. The same holds when
+        the CLI itself answers that the id is not pending (openclaw C(No pending device request matches <id>)
+        or C(unknown requestId), clawdbot C(unknown requestId)).
     type: str
   client_id:
     description:
-      - Select pending requests by client id, for example V(clawdbot-control-ui) (the browser Control UI;
-        V(moltbot-control-ui) or V(openclaw-control-ui) for the renamed CLIs), V(cli) or V(node).
+      - Select pending requests by client id, for example V(openclaw-control-ui) (the browser Control UI of the
+        openclaw flavour; V(clawdbot-control-ui) on the clawdbot flavour), V(openclaw-tui), V(cli) or V(node).
     type: str
   remote_ip:
     description:
-      - Select pending requests by the client's address as seen by the gateway (C(remoteIp)).
+      - Select pending requests by the client's address as seen by the gateway (C(remoteIp)). openclaw reports
+        no address for local clients, so such requests never match this selector.
     type: str
   device_id:
     description:
@@ -86,46 +93,8 @@ options:
   port:
     description:
       - The gateway port of the profile. Only used to name the gateway address in the error message when
-        the gateway is not reachable; the CLI finds the profile's port itself.
+        the gateway is not reachable and the CLI did not name it; the CLI finds the profile's port itself.
     type: int
-  profile:
-    description:
-      - The Clawdbot profile (C(--profile), placed before the subcommand). Omit it, or use V(default), for
-        the default profile (state dir C(~/.clawdbot)).
-    type: str
-  user:
-    description:
-      - The gateway user to run the CLI as. When the module runs as root and this names another user, the
-        CLI runs through C(runuser -u <user> --).
-      - Defaults to the user running the module.
-    type: str
-  binary:
-    description:
-      - Path of the CLI executable. Defaults to C(~/.clawdbot/bin/clawdbot) in the gateway user's home.
-      - The flavour (clawdbot, moltbot, openclaw) is derived from the file name; it selects the env var
-        prefix and the systemd unit name used in messages.
-    type: path
-  cli_env:
-    description:
-      - Extra environment variables for the CLI, for example C(CLAWDBOT_STATE_DIR).
-    type: dict
-    default: {}
-  gateway_url:
-    description:
-      - Gateway WebSocket URL passed as C(--url). Normally not needed, the CLI targets the profile's gateway.
-    type: str
-  gateway_token:
-    description:
-      - Gateway token. Passed through the environment (C(CLAWDBOT_GATEWAY_TOKEN), C(OPENCLAW_GATEWAY_TOKEN)
-        for openclaw), never on the command line.
-      - Normally not needed on the gateway host, where the CLI reads the token from the profile's config.
-    type: str
-  timeout:
-    description:
-      - Timeout of each gateway RPC in seconds, passed to the C(devices) commands as C(--timeout) in
-        milliseconds.
-    type: int
-    default: 30
 attributes:
   check_mode:
     description: Lists the requests (a read-only RPC) and reports what would be approved or rejected; no approve/reject call is made.
@@ -141,32 +110,37 @@ notes:
   - A request that expired or was already approved cannot be mapped back to its device from the list output,
     so approving a stale O(request_id) fails unless O(device_id) is given and already paired.
   - Approving grants the device the role and scopes it asked for (see RV(pending[].scopes)).
+  - On openclaw the pairing stores are tables of C(<stateDir>/state/openclaw.sqlite); this module only uses the
+    CLI and never opens that database.
+  - On openclaw the CLI on the gateway host, with the gateway token and a loopback URL, presents no device
+    identity, so it never shows up as a pending request itself. Pending requests come from the Control UI, the
+    TUI and nodes.
 seealso:
   - module: homelab.clawdbot.device_pairing_info
   - module: homelab.clawdbot.dm_pairing
 """
 
 EXAMPLES = r"""
-- name: Approve the pending Control UI request of profile personal
+- name: Approve the pending Control UI request of profile personal (openclaw, the default flavour)
   homelab.clawdbot.device_pairing:
     profile: personal
     user: clawdbot
-    client_id: clawdbot-control-ui
+    client_id: openclaw-control-ui
 
 - name: Approve the newest Control UI request coming from the laptop
   homelab.clawdbot.device_pairing:
     profile: personal
     user: clawdbot
-    client_id: clawdbot-control-ui
+    client_id: openclaw-control-ui
     remote_ip: 100.101.102.103
     newest: true
 
-- name: Approve one request by id (as shown by the Control UI), idempotent once the device is paired
+- name: Approve one request by id (as shown by the Control UI or TUI), idempotent once the device is paired
   homelab.clawdbot.device_pairing:
     profile: personal
     user: clawdbot
-    request_id: 21043250-ab50-42e2-b879-29f686d15832
-    device_id: 6fa7e9e7f0d1bf5bccb8762808e1c2f3af8862ebc23485b6ff4779412a0de84d
+    request_id: da149e4f-5874-4fdb-be78-e6770f5d0664
+    device_id: 8281c11186f3266571716c93526f1b7c49fcc97ff273b37e0411f303cf76ca4c
 
 - name: Reject every pending node request
   homelab.clawdbot.device_pairing:
@@ -183,6 +157,20 @@ EXAMPLES = r"""
     all_matching: true
     port: 19100
   register: pairing
+
+- name: Legacy host still on clawdbot - approve its Control UI request
+  homelab.clawdbot.device_pairing:
+    flavour: clawdbot
+    profile: personal
+    user: clawdbot
+    client_id: clawdbot-control-ui
+
+- name: Control UI client id of the flavour a host installs, from the collection's flavour filter
+  homelab.clawdbot.device_pairing:
+    flavour: "{{ clawdbot_install_package | default(none) | homelab.clawdbot.flavour('name') }}"
+    profile: personal
+    user: clawdbot
+    client_id: "{{ clawdbot_install_package | default(none) | homelab.clawdbot.flavour('control_ui_client_id') }}"
 """
 
 RETURN = r"""
@@ -192,10 +180,10 @@ approved:
   type: list
   elements: dict
   sample:
-    - requestId: 21043250-ab50-42e2-b879-29f686d15832
-      deviceId: 6fa7e9e7f0d1bf5bccb8762808e1c2f3af8862ebc23485b6ff4779412a0de84d
-      clientId: clawdbot-control-ui
-      remoteIp: 172.17.0.2
+    - requestId: da149e4f-5874-4fdb-be78-e6770f5d0664
+      deviceId: 8281c11186f3266571716c93526f1b7c49fcc97ff273b37e0411f303cf76ca4c
+      clientId: openclaw-tui
+      remoteIp: null
       role: operator
 rejected:
   description: Requests rejected (or, in check mode, that would be rejected). Same keys as RV(approved).
@@ -216,13 +204,17 @@ pending:
       description: Device id.
       type: str
     clientId:
-      description: Client id, for example C(clawdbot-control-ui) or C(cli).
+      description: Client id, for example C(openclaw-control-ui), C(openclaw-tui) (C(clawdbot-control-ui) on
+        clawdbot) or C(cli).
       type: str
     clientMode:
-      description: Client mode, for example C(webchat) or C(cli).
+      description: Client mode, for example C(webchat), C(ui) or C(cli).
       type: str
     platform:
       description: Client platform.
+      type: str
+    deviceFamily:
+      description: Device family, for example C(Linux) (openclaw only; null on clawdbot).
       type: str
     role:
       description: Requested role.
@@ -232,7 +224,7 @@ pending:
       type: list
       elements: str
     remoteIp:
-      description: Client address as seen by the gateway (absent for local clients in newer versions).
+      description: Client address as seen by the gateway (null for local clients on openclaw).
       type: str
     ageSeconds:
       description: Seconds since the request was created (requests expire after 300 s).
@@ -244,16 +236,17 @@ pending:
       description: Whether the request re-pairs an already known device.
       type: bool
   sample:
-    - requestId: 63d81ab5-1c6e-4d0a-9f0e-0d6b7f0f3a11
-      deviceId: 167a37f3c0d2e4b6a8f0e1d2c3b4a5968778695a4b3c2d1e0f9e8d7c6b5a4938
-      clientId: cli
-      clientMode: cli
+    - requestId: da149e4f-5874-4fdb-be78-e6770f5d0664
+      deviceId: 8281c11186f3266571716c93526f1b7c49fcc97ff273b37e0411f303cf76ca4c
+      clientId: openclaw-tui
+      clientMode: ui
       platform: linux
+      deviceFamily: Linux
       role: operator
-      scopes: [operator.admin]
-      remoteIp: 172.17.0.2
+      scopes: [operator.admin, operator.read, operator.write, operator.approvals]
+      remoteIp: null
       ageSeconds: 42
-      displayName: null
+      displayName: openclaw-tui
       isRepair: false
 paired:
   description: Paired devices after this run (newly approved first). Tokens are never returned.
@@ -267,39 +260,68 @@ paired:
     clientId:
       description: Client id.
       type: str
+    clientMode:
+      description: Client mode.
+      type: str
     platform:
       description: Platform.
+      type: str
+    deviceFamily:
+      description: Device family (openclaw only; null on clawdbot).
+      type: str
+    displayName:
+      description: Display name (openclaw only; null on clawdbot).
       type: str
     role:
       description: Role.
       type: str
     remoteIp:
-      description: Address at pairing time.
+      description: Address at pairing time (null for local clients on openclaw).
       type: str
     approvedAtMs:
       description: Approval time, ms since epoch (null for a would-be approval in check mode).
       type: int
+    approvedVia:
+      description: How the device was approved, for example C(owner) or C(silent) (openclaw only; null on clawdbot).
+      type: str
+    lastSeenAtMs:
+      description: Last time the device was seen, ms since epoch (openclaw only; null on clawdbot).
+      type: int
+    connected:
+      description: Whether the device is connected now (openclaw only; null on clawdbot).
+      type: bool
     tokenCount:
       description: Number of device tokens issued.
       type: int
   sample:
-    - deviceId: 0e1d86d3a6f14b2c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c
-      clientId: cli
+    - deviceId: 8281c11186f3266571716c93526f1b7c49fcc97ff273b37e0411f303cf76ca4c
+      clientId: openclaw-tui
+      clientMode: ui
       platform: linux
+      deviceFamily: Linux
+      displayName: openclaw-tui
       role: operator
-      remoteIp: 127.0.0.1
-      approvedAtMs: 1795526926294
+      remoteIp: null
+      approvedAtMs: 1796110950123
+      approvedVia: owner
+      lastSeenAtMs: null
+      connected: null
       tokenCount: 1
 cli_calls:
   description: Number of CLI invocations made (one list plus one per approval/rejection).
   returned: always
   type: int
   sample: 2
+flavour:
+  description: The flavour the CLI was run as (see O(flavour)).
+  returned: always
+  type: str
+  sample: openclaw
 msg:
   description: What was done, or why nothing was done.
   returned: always
   type: str
-  sample: "approved 1 request(s) on profile personal: 21043250-ab50-42e2-b879-29f686d15832 (clawdbot-control-ui from 172.17.0.2)"
+  sample: "approved 1 request(s) on profile personal: da149e4f-5874-4fdb-be78-e6770f5d0664 (openclaw-control-ui from 100.101.102.103)"
 kind:
   description:
     - Why the pending requests did not select what to act on. Only set when the module fails for that reason.
@@ -321,9 +343,10 @@ candidates:
   sample:
     - requestId: 9b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3
       deviceId: aa11bb22cc33dd44ee55ff6600778899aabbccddeeff00112233445566778899
-      clientId: clawdbot-control-ui
+      clientId: openclaw-control-ui
       clientMode: webchat
       platform: MacIntel
+      deviceFamily: null
       role: operator
       scopes: [operator.admin, operator.approvals, operator.pairing]
       remoteIp: 100.101.102.103
@@ -346,9 +369,11 @@ from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_pairing 
     gateway_failure_message,
     is_unknown_request,
     normalise_device_listing,
+    parse_device_action_text,
     profile_label,
     summarise_paired,
     summarise_pending,
+    usable_request_id,
 )
 
 SELECTOR_FIELDS = (("client_id", "clientId"), ("remote_ip", "remoteIp"), ("device_id", "deviceId"), ("role", "role"))
@@ -569,7 +594,7 @@ def main():
 
     def fail_call(err, **extra):
         result = dict(msg=gateway_failure_message(cli, err, p["port"]), rc=err.rc, cmd=err.cmd,
-                      cli_calls=len(cli.calls))
+                      cli_calls=len(cli.calls), flavour=cli.flavour)
         result.update(extra)
         module.fail_json(**result)
 
@@ -580,7 +605,7 @@ def main():
     try:
         listing = normalise_device_listing(data)
     except ValueError as exc:
-        module.fail_json(msg="%s (profile %s)" % (exc, profile), cli_calls=len(cli.calls))
+        module.fail_json(msg="%s (profile %s)" % (exc, profile), cli_calls=len(cli.calls), flavour=cli.flavour)
 
     plan = plan_action(listing, state, request_id=p["request_id"], selector=selector_from_params(p),
                        newest=p["newest"], all_matching=p["all_matching"], now=now, profile=profile)
@@ -591,9 +616,18 @@ def main():
         module.fail_json(msg=plan["fail"]["msg"], kind=plan["fail"].get("kind"), changed=False,
                          approved=[], rejected=[], pending=before_pending, paired=before_paired,
                          candidates=[summarise_pending(e, now) for e in plan["fail"].get("candidates", [])],
-                         cli_calls=len(cli.calls))
+                         cli_calls=len(cli.calls), flavour=cli.flavour)
     if plan["warning"]:
         module.warn(plan["warning"])
+    # Never run `devices approve` without an id: openclaw then only previews the newest request (rc 1).
+    unusable = [e for e in plan["targets"] if not usable_request_id(e.get("requestId"))]
+    if unusable:
+        module.fail_json(msg=("devices list on profile %s returned %d pending request(s) without a usable requestId "
+                              "(%r); refusing to run devices %s without one"
+                              % (profile, len(unusable), [e.get("requestId") for e in unusable],
+                                 "approve" if state == "approved" else "reject")),
+                         changed=False, approved=[], rejected=[], pending=before_pending, paired=before_paired,
+                         cli_calls=len(cli.calls), flavour=cli.flavour)
 
     approved, rejected, approve_responses = [], [], []
     verb = "approve" if state == "approved" else "reject"
@@ -602,18 +636,19 @@ def main():
         response = None
         if not module.check_mode:
             try:
-                response = cli.run_json(["devices", verb, rid] + rpc_args(module), with_gateway=True)
+                response = cli.run_json(["devices", verb, rid] + rpc_args(module), with_gateway=True,
+                                        text_fallback=lambda out: parse_device_action_text(verb, out))
             except CLIError as err:
-                if is_unknown_request(err.stderr) or is_unknown_request(err.msg):
+                if any(is_unknown_request(text) for text in (err.stderr, err.stdout, err.msg)):
                     if state == "rejected":
                         module.warn("request %s disappeared before it could be rejected (expired or handled "
                                     "elsewhere)" % rid)
                         continue
                     pending, paired = build_after(listing, approved, rejected, approve_responses, now)
-                    module.fail_json(msg=not_pending_message(rid, profile), changed=bool(approved),
-                                     approved=approved, rejected=rejected,
+                    module.fail_json(msg=not_pending_message(rid, profile), kind="not_pending",
+                                     changed=bool(approved), approved=approved, rejected=rejected,
                                      pending=[x for x in pending if x["requestId"] != rid], paired=paired,
-                                     cli_calls=len(cli.calls))
+                                     cli_calls=len(cli.calls), flavour=cli.flavour)
                 pending, paired = build_after(listing, approved, rejected, approve_responses, now)
                 fail_call(err, changed=bool(approved or rejected), approved=approved, rejected=rejected,
                           pending=pending, paired=paired, stderr=cli.redact(err.stderr))
@@ -635,7 +670,7 @@ def main():
         msg = plan["msg"] or "nothing to do on profile %s" % profile
 
     result = dict(changed=bool(acted), msg=msg, approved=approved, rejected=rejected, pending=pending,
-                  paired=paired, cli_calls=len(cli.calls))
+                  paired=paired, cli_calls=len(cli.calls), flavour=cli.flavour)
     if module._diff:
         result["diff"] = dict(before=diff_state(before_pending, before_paired), after=diff_state(pending, paired))
     module.exit_json(**result)

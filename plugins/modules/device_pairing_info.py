@@ -10,58 +10,25 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: device_pairing_info
-short_description: List pending and paired Clawdbot devices of one profile
+short_description: List pending and paired devices of one OpenClaw (or Clawdbot) gateway profile
 description:
   - Runs C(devices list --json) once against the profile's running gateway and returns summaries of the
-    pending device pairing requests and of the paired devices.
-  - Never changes anything. Tokens are never returned; paired devices only report a token count.
+    pending device pairing requests and of the paired devices. Works with both flavours (O(flavour)).
+  - Never changes anything. Tokens and public keys are never returned; paired devices only report a token count.
 version_added: 0.1.0
 author: Homelab Clawdbot maintainers (@homelab-clawdbot)
 requirements:
-  - The Clawdbot CLI (C(clawdbot), C(moltbot) or C(openclaw)) installed for the gateway user.
+  - The gateway CLI (C(openclaw), or C(clawdbot) for the legacy flavour) installed for the gateway user.
   - The gateway of the profile running (C(devices list) is a gateway RPC).
   - C(runuser) (util-linux) when the module runs as root for another O(user).
+extends_documentation_fragment:
+  - homelab.clawdbot.cli
 options:
   port:
     description:
       - The gateway port of the profile. Only used to name the gateway address in the error message when
-        the gateway is not reachable; the CLI finds the profile's port itself.
+        the gateway is not reachable and the CLI did not name it; the CLI finds the profile's port itself.
     type: int
-  profile:
-    description:
-      - The Clawdbot profile (C(--profile), placed before the subcommand). Omit it, or use V(default), for
-        the default profile (state dir C(~/.clawdbot)).
-    type: str
-  user:
-    description:
-      - The gateway user to run the CLI as. When the module runs as root and this names another user, the
-        CLI runs through C(runuser -u <user> --).
-      - Defaults to the user running the module.
-    type: str
-  binary:
-    description:
-      - Path of the CLI executable. Defaults to C(~/.clawdbot/bin/clawdbot) in the gateway user's home.
-      - The flavour (clawdbot, moltbot, openclaw) is derived from the file name.
-    type: path
-  cli_env:
-    description:
-      - Extra environment variables for the CLI, for example C(CLAWDBOT_STATE_DIR).
-    type: dict
-    default: {}
-  gateway_url:
-    description:
-      - Gateway WebSocket URL passed as C(--url). Normally not needed, the CLI targets the profile's gateway.
-    type: str
-  gateway_token:
-    description:
-      - Gateway token. Passed through the environment (C(CLAWDBOT_GATEWAY_TOKEN), C(OPENCLAW_GATEWAY_TOKEN)
-        for openclaw), never on the command line.
-    type: str
-  timeout:
-    description:
-      - Timeout of the gateway RPC in seconds, passed to C(devices list) as C(--timeout) in milliseconds.
-    type: int
-    default: 30
 attributes:
   check_mode:
     description: The module only reads; it runs in check mode as well.
@@ -73,12 +40,15 @@ attributes:
     description: Target OS family.
     support: full
     platforms: posix
+notes:
+  - On openclaw the pairing stores are tables of C(<stateDir>/state/openclaw.sqlite); this module only uses the
+    CLI and never opens that database.
 seealso:
   - module: homelab.clawdbot.device_pairing
 """
 
 EXAMPLES = r"""
-- name: Show what is waiting for approval on profile personal
+- name: Show what is waiting for approval on profile personal (openclaw, the default flavour)
   homelab.clawdbot.device_pairing_info:
     profile: personal
     user: clawdbot
@@ -86,7 +56,18 @@ EXAMPLES = r"""
 
 - name: Print the pending Control UI requests
   ansible.builtin.debug:
-    msg: "{{ devices.pending | selectattr('clientId', 'equalto', 'clawdbot-control-ui') | list }}"
+    msg: "{{ devices.pending | selectattr('clientId', 'equalto', 'openclaw-control-ui') | list }}"
+
+- name: The same on a legacy clawdbot host
+  homelab.clawdbot.device_pairing_info:
+    flavour: clawdbot
+    profile: personal
+    user: clawdbot
+  register: legacy_devices
+
+- name: Print its pending Control UI requests (clawdbot's client id)
+  ansible.builtin.debug:
+    msg: "{{ legacy_devices.pending | selectattr('clientId', 'equalto', 'clawdbot-control-ui') | list }}"
 """
 
 RETURN = r"""
@@ -103,13 +84,17 @@ pending:
       description: Device id.
       type: str
     clientId:
-      description: Client id, for example C(clawdbot-control-ui) or C(cli).
+      description: Client id, for example C(openclaw-control-ui), C(openclaw-tui) (C(clawdbot-control-ui) on
+        clawdbot) or C(cli).
       type: str
     clientMode:
       description: Client mode.
       type: str
     platform:
       description: Client platform.
+      type: str
+    deviceFamily:
+      description: Device family, for example C(Linux) (openclaw only; null on clawdbot).
       type: str
     role:
       description: Requested role.
@@ -119,7 +104,7 @@ pending:
       type: list
       elements: str
     remoteIp:
-      description: Client address as seen by the gateway.
+      description: Client address as seen by the gateway (null for local clients on openclaw).
       type: str
     ageSeconds:
       description: Seconds since the request was created.
@@ -131,16 +116,17 @@ pending:
       description: Whether the request re-pairs an already known device.
       type: bool
   sample:
-    - requestId: 21043250-ab50-42e2-b879-29f686d15832
-      deviceId: 6fa7e9e7f0d1bf5bccb8762808e1c2f3af8862ebc23485b6ff4779412a0de84d
-      clientId: cli
-      clientMode: cli
+    - requestId: da149e4f-5874-4fdb-be78-e6770f5d0664
+      deviceId: 8281c11186f3266571716c93526f1b7c49fcc97ff273b37e0411f303cf76ca4c
+      clientId: openclaw-tui
+      clientMode: ui
       platform: linux
+      deviceFamily: Linux
       role: operator
-      scopes: [operator.admin, operator.approvals, operator.pairing]
-      remoteIp: 172.17.0.2
+      scopes: [operator.admin, operator.read, operator.write, operator.approvals]
+      remoteIp: null
       ageSeconds: 12
-      displayName: null
+      displayName: openclaw-tui
       isRepair: false
 paired:
   description: Paired devices, most recently approved first.
@@ -154,34 +140,63 @@ paired:
     clientId:
       description: Client id.
       type: str
+    clientMode:
+      description: Client mode.
+      type: str
     platform:
       description: Platform.
+      type: str
+    deviceFamily:
+      description: Device family (openclaw only; null on clawdbot).
+      type: str
+    displayName:
+      description: Display name (openclaw only; null on clawdbot).
       type: str
     role:
       description: Role.
       type: str
     remoteIp:
-      description: Address at pairing time.
+      description: Address at pairing time (null for local clients on openclaw).
       type: str
     approvedAtMs:
       description: Approval time, ms since epoch.
       type: int
+    approvedVia:
+      description: How the device was approved, for example C(owner) or C(silent) (openclaw only; null on clawdbot).
+      type: str
+    lastSeenAtMs:
+      description: Last time the device was seen, ms since epoch (openclaw only; null on clawdbot).
+      type: int
+    connected:
+      description: Whether the device is connected now (openclaw only; null on clawdbot).
+      type: bool
     tokenCount:
       description: Number of device tokens issued.
       type: int
   sample:
-    - deviceId: 0e1d86d3a6f14b2c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c
-      clientId: cli
+    - deviceId: 6bc9703e5d1f4a2b8c0e7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b
+      clientId: openclaw-tui
+      clientMode: ui
       platform: linux
+      deviceFamily: Linux
+      displayName: openclaw-tui
       role: operator
-      remoteIp: 127.0.0.1
-      approvedAtMs: 1795526926294
+      remoteIp: null
+      approvedAtMs: 1796110860388
+      approvedVia: silent
+      lastSeenAtMs: 1796110860364
+      connected: false
       tokenCount: 1
 cli_calls:
   description: Number of CLI invocations made (always 1).
   returned: always
   type: int
   sample: 1
+flavour:
+  description: The flavour the CLI was run as (see O(flavour)).
+  returned: always
+  type: str
+  sample: openclaw
 """
 
 import time
@@ -217,15 +232,16 @@ def main():
                             with_gateway=True)
     except CLIError as err:
         module.fail_json(msg=gateway_failure_message(cli, err, module.params["port"]), rc=err.rc, cmd=err.cmd,
-                         cli_calls=len(cli.calls))
+                         cli_calls=len(cli.calls), flavour=cli.flavour)
     try:
         listing = normalise_device_listing(data)
     except ValueError as exc:
-        module.fail_json(msg="%s (profile %s)" % (exc, profile_label(cli)), cli_calls=len(cli.calls))
+        module.fail_json(msg="%s (profile %s)" % (exc, profile_label(cli)), cli_calls=len(cli.calls),
+                         flavour=cli.flavour)
     module.exit_json(changed=False,
                      pending=[summarise_pending(e, now) for e in listing["pending"]],
                      paired=[summarise_paired(e) for e in listing["paired"]],
-                     cli_calls=len(cli.calls))
+                     cli_calls=len(cli.calls), flavour=cli.flavour)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-"""Unit tests of homelab.clawdbot.device_pairing, against recorded CLI output (contract 4.1/4.2)."""
+"""Unit tests of homelab.clawdbot.device_pairing, against recorded CLI output of both flavours (contract 4.1/4.2)."""
 import copy
 import json
 import os
 
 import pytest
+import yaml
 
 from ansible.module_utils import basic
 
+from ansible_collections.homelab.clawdbot.plugins.module_utils import flavours
 from ansible_collections.homelab.clawdbot.plugins.modules import device_pairing as dp
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -54,14 +56,19 @@ def approve_response_for(list_name):
     return respond
 
 
-@pytest.fixture
-def run(monkeypatch, tmp_path, module_main):
-    binary = tmp_path / "bin" / "clawdbot"
-    binary.parent.mkdir()
+def make_binary(tmp_path, name):
+    binary = tmp_path / "bin" / name
+    binary.parent.mkdir(exist_ok=True)
     binary.write_text("#!/bin/sh\nexit 99\n")
     binary.chmod(0o755)
+    return str(binary)
 
-    def _run(module, args, responses=(), check_mode=False, diff=False):
+
+@pytest.fixture
+def run(monkeypatch, tmp_path, module_main):
+    binary = make_binary(tmp_path, "clawdbot")
+
+    def _run(module, args, responses=(), check_mode=False, diff=False, binary_name=None, now=NOW):
         queue = list(responses)
         calls, warnings = [], []
 
@@ -74,16 +81,17 @@ def run(monkeypatch, tmp_path, module_main):
 
         monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run_command)
         monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, w: warnings.append(w))
-        monkeypatch.setattr(module, "now_ms", lambda: NOW)
+        monkeypatch.setattr(module, "now_ms", lambda: now)
         params = dict(args)
-        params.setdefault("binary", str(binary))
+        params.setdefault("binary", make_binary(tmp_path, binary_name) if binary_name else binary)
         params["_ansible_check_mode"] = check_mode
         params["_ansible_diff"] = diff
         failed, result = module_main(module.main, params)
         assert not queue, "CLI responses left unused: %r" % queue
         return failed, result, calls, warnings
 
-    _run.binary = str(binary)
+    _run.binary = binary
+    _run.bindir = str(tmp_path / "bin")
     return _run
 
 
@@ -435,3 +443,203 @@ def test_listing_is_not_mutated_by_build_after():
     snapshot = copy.deepcopy(data)
     dp.build_after(data, [{"requestId": REQ_CLI}], [], [], NOW)
     assert data == snapshot
+
+
+# ----------------------------------------------------------------------------------- openclaw flavour
+# Fixtures openclaw_* hold the strings of openclaw-contract.md 4.2. The pending entry of openclaw_devices_list.json
+# is the contract's verbatim; the contract elides parts of the paired entry ("6bc9703e…", the scopes) and of the
+# approve --json answer ("{…,"approvedVia":"owner","tokens":[…]}"), which are filled in with the pending entry's
+# values.
+
+OC_NOW = 1796110907516 + 42 * 1000
+OC_REQ = "da149e4f-5874-4fdb-be78-e6770f5d0664"
+OC_DEV = "8281c11186f3266571716c93526f1b7c49fcc97ff273b37e0411f303cf76ca4c"
+OC_PAIRED = "6bc9703e5d1f4a2b8c0e7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b"
+OC_UI = flavours.get_flavour("openclaw")["control_ui_client_id"]
+
+
+def oc_run(run, args, responses=(), **kwargs):
+    kwargs.setdefault("now", OC_NOW)
+    return run(dp, args, responses, binary_name="openclaw", **kwargs)
+
+
+def oc_listing_with_control_ui():
+    """The contract's pending entry, plus a Control UI request of the openclaw flavour from a tailnet address."""
+    data = fixture_json("openclaw_devices_list.json")
+    ui = dict(data["pending"][0], requestId="7d0c9e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+              deviceId="ff" * 32, clientId=OC_UI, clientMode="webchat", displayName=None,
+              remoteIp="100.101.102.103", ts=1796110907516 + 30 * 1000)
+    data["pending"].append(ui)
+    return data
+
+
+def test_openclaw_approve_by_request_id_argv_env_and_result(run):
+    failed, result, calls, _w = oc_run(run, dict(profile="personal", request_id=OC_REQ, gateway_token=TOKEN), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        ok(fixture_text("openclaw_devices_approve.json")),
+    ])
+    assert not failed, result["msg"]
+    binary = os.path.join(run.bindir, "openclaw")
+    assert [c["argv"] for c in calls] == [
+        base_argv(binary, "devices", "list"),
+        base_argv(binary, "devices", "approve", OC_REQ),
+    ]
+    for call in calls:
+        assert call["env"]["OPENCLAW_GATEWAY_TOKEN"] == TOKEN and call["env"]["OPENCLAW_HIDE_BANNER"] == "1"
+        assert not [k for k in call["env"] if k.startswith("CLAWDBOT_")]
+        assert TOKEN not in " ".join(call["argv"])
+    assert result["flavour"] == "openclaw" and result["changed"] is True and result["cli_calls"] == 2
+    assert result["approved"] == [dict(requestId=OC_REQ, deviceId=OC_DEV, clientId="openclaw-tui", remoteIp=None,
+                                       role="operator")]
+    assert result["pending"] == []
+    assert [p["deviceId"] for p in result["paired"]] == [OC_DEV, OC_PAIRED]
+    assert result["paired"][0]["approvedVia"] == "owner" and result["paired"][0]["approvedAtMs"] == 1796110950123
+    assert result["paired"][1]["approvedVia"] == "silent" and result["paired"][1]["connected"] is False
+    assert '"tokens"' not in json.dumps(result) and "publicKey" not in json.dumps(result)
+
+
+def test_openclaw_flavour_option_with_neutral_binary_name(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", request_id=OC_REQ, gateway_token=TOKEN,
+                                             flavour="openclaw"), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        ok(fixture_text("openclaw_devices_approve.json")),
+    ], binary_name="gateway-cli")
+    assert not failed, result["msg"]
+    assert calls[0]["env"]["OPENCLAW_GATEWAY_TOKEN"] == TOKEN and "CLAWDBOT_GATEWAY_TOKEN" not in calls[0]["env"]
+
+
+def test_neutral_binary_name_defaults_to_openclaw(run):
+    failed, result, calls, _w = run(dp, dict(profile="personal", all_matching=True, gateway_token=TOKEN),
+                                    [ok('{"pending":[],"paired":[]}')], binary_name="gateway-cli")
+    assert not failed and result["flavour"] == flavours.DEFAULT_FLAVOUR == "openclaw"
+    assert "OPENCLAW_GATEWAY_TOKEN" in calls[0]["env"]
+
+
+def test_clawdbot_flavour_option_keeps_clawdbot_env(run):
+    failed, result, calls, warnings = run(dp, dict(profile="personal", all_matching=True, gateway_token=TOKEN,
+                                                   flavour="clawdbot"),
+                                          [ok('{"pending":[],"paired":[]}')], binary_name="gateway-cli")
+    assert not failed and result["flavour"] == "clawdbot" and warnings == []
+    assert calls[0]["env"]["CLAWDBOT_GATEWAY_TOKEN"] == TOKEN and calls[0]["env"]["CLAWDBOT_HIDE_BANNER"] == "1"
+    assert not [k for k in calls[0]["env"] if k.startswith("OPENCLAW_")]
+
+
+def test_flavour_contradicting_binary_warns(run):
+    failed, result, _calls, warnings = run(dp, dict(profile="personal", all_matching=True, flavour="clawdbot"),
+                                           [ok('{"pending":[],"paired":[]}')], binary_name="openclaw")
+    assert not failed and result["flavour"] == "clawdbot"
+    assert any("looks like the openclaw CLI" in w for w in warnings)
+
+
+def test_openclaw_approve_control_ui_by_flavour_client_id(run):
+    failed, result, calls, _w = oc_run(run, dict(profile="personal", client_id=OC_UI), [
+        ok(json.dumps(oc_listing_with_control_ui())),
+        ok(fixture_text("openclaw_devices_approve.json").replace(OC_REQ, "7d0c9e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6")),
+    ])
+    assert not failed, result["msg"]
+    assert calls[1]["argv"][3:6] == ["devices", "approve", "7d0c9e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"]
+    assert [p["requestId"] for p in result["pending"]] == [OC_REQ]
+
+
+def test_openclaw_unknown_request_on_approve_is_not_pending(run):
+    """approve: rc 1, stdout empty even with --json, stderr `No pending device request matches <id>. Run ...`."""
+    failed, result, calls, _w = oc_run(run, dict(profile="personal", request_id=OC_REQ), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        (1, "", fixture_text("openclaw_devices_approve_unknown.stderr").replace(
+            "00000000-0000-0000-0000-000000000000", OC_REQ)),
+    ])
+    assert failed and len(calls) == 2
+    assert result["kind"] == "not_pending"
+    assert result["msg"] == (
+        "request %s is not pending on profile personal (requests expire after 5 minutes and get a new id on "
+        "the next attempt): reload the Control UI tab (or re-run the client) to create a fresh request, then "
+        "run this again" % OC_REQ)
+    assert result["changed"] is False and result["pending"] == []
+
+
+def test_openclaw_unknown_request_on_reject_is_unchanged_with_warning(run):
+    """reject: rc 1, JSON error envelope `unknown requestId` on stdout, `[openclaw] Reason: ...` on stderr."""
+    failed, result, calls, warnings = oc_run(run, dict(profile="personal", state="rejected", request_id=OC_REQ), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        (1, fixture_text("openclaw_devices_reject_unknown.stdout"), fixture_text("openclaw_devices_reject_unknown.stderr")),
+    ])
+    assert not failed, result["msg"]
+    assert len(calls) == 2 and result["changed"] is False and result["rejected"] == []
+    assert any(OC_REQ in w and "disappeared" in w for w in warnings)
+
+
+def test_openclaw_unknown_request_envelope_only_on_stdout(run):
+    failed, result, _calls, warnings = oc_run(run, dict(profile="personal", state="rejected", request_id=OC_REQ), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        (1, fixture_text("openclaw_devices_reject_unknown.stdout"), ""),
+    ])
+    assert not failed and result["changed"] is False and warnings
+
+
+def test_openclaw_reject_text_answer(run):
+    failed, result, calls, _w = oc_run(run, dict(profile="personal", state="rejected", request_id=OC_REQ), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        ok(fixture_text("openclaw_devices_reject.stdout")),
+    ])
+    assert not failed, result["msg"]
+    assert calls[1]["argv"][3:6] == ["devices", "reject", OC_REQ]
+    assert result["rejected"] == [dict(requestId=OC_REQ, deviceId=OC_DEV, clientId="openclaw-tui", remoteIp=None,
+                                       role="operator")]
+    assert [p["deviceId"] for p in result["paired"]] == [OC_PAIRED] and result["changed"] is True
+
+
+def test_openclaw_approve_text_answer(run):
+    """`Approved <deviceId> (<requestId>)`, rc 0, when the answer is not JSON."""
+    failed, result, _calls, _w = oc_run(run, dict(profile="personal", request_id=OC_REQ), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        ok(fixture_text("openclaw_devices_approve.stdout")),
+    ])
+    assert not failed, result["msg"]
+    assert result["approved"][0]["deviceId"] == OC_DEV and result["changed"] is True
+    assert result["paired"][0]["deviceId"] == OC_DEV and result["paired"][0]["approvedAtMs"] is None
+
+
+def test_openclaw_gateway_down(run):
+    failed, result, calls, _w = oc_run(run, dict(profile="personal", client_id=OC_UI), [
+        (1, fixture_text("openclaw_devices_gateway_down.stdout"), ""),
+    ])
+    assert failed and len(calls) == 1
+    assert result["msg"] == ("the gateway of profile personal is not reachable at ws://127.0.0.1:19600: Gateway not "
+                             "reachable at ws://127.0.0.1:19600 (ECONNREFUSED). \u2014 is "
+                             "openclaw-gateway-personal.service running?")
+    assert result["flavour"] == "openclaw"
+
+
+def test_openclaw_never_approves_without_request_id(run):
+    data = fixture_json("openclaw_devices_list.json")
+    del data["pending"][0]["requestId"]
+    failed, result, calls, _w = oc_run(run, dict(profile="personal", all_matching=True), [ok(json.dumps(data))])
+    assert failed and len(calls) == 1  # listed only, no `devices approve` without an id (a preview on openclaw)
+    assert "refusing to run devices approve without one" in result["msg"]
+    data["pending"][0]["requestId"] = "--latest"
+    failed, result, calls, _w = oc_run(run, dict(profile="personal", newest=True), [ok(json.dumps(data))])
+    assert failed and len(calls) == 1
+
+
+def test_openclaw_check_mode_lists_only(run):
+    failed, result, calls, _w = oc_run(run, dict(profile="personal", client_id="openclaw-tui"), [
+        ok(fixture_text("openclaw_devices_list.json")),
+    ], check_mode=True, diff=True)
+    assert not failed, result["msg"]
+    assert len(calls) == 1 and calls[0]["argv"][3:5] == ["devices", "list"]
+    assert result["changed"] is True and result["msg"].startswith("would approve 1 request(s) on profile personal")
+    assert result["diff"] == dict(before=dict(pending=[OC_REQ], paired=[OC_PAIRED]),
+                                  after=dict(pending=[], paired=[OC_DEV, OC_PAIRED]))
+
+
+def test_examples_use_the_flavour_control_ui_client_id():
+    examples = yaml.safe_load(dp.EXAMPLES)
+    first = examples[0]["homelab.clawdbot.device_pairing"]
+    assert "flavour" not in first  # the default flavour
+    assert first["client_id"] == flavours.get_flavour(flavours.DEFAULT_FLAVOUR)["control_ui_client_id"]
+    literal = [e["homelab.clawdbot.device_pairing"] for e in examples
+               if "{{" not in json.dumps(e) and "control-ui" in str(e["homelab.clawdbot.device_pairing"].get("client_id"))]
+    assert {a.get("flavour", flavours.DEFAULT_FLAVOUR) for a in literal} == set(flavours.FLAVOUR_NAMES)
+    for args in literal:
+        want = flavours.get_flavour(args.get("flavour") or flavours.DEFAULT_FLAVOUR)["control_ui_client_id"]
+        assert args["client_id"] == want

@@ -1,6 +1,12 @@
-"""Unit tests of homelab.clawdbot.dm_pairing (contract 5): store files read directly, CLI only to approve."""
+"""Unit tests of homelab.clawdbot.dm_pairing (contract 5 of both flavours).
+
+clawdbot: store files read directly, CLI only to approve. openclaw: SQLite stores, so `pairing list --json` and
+`pairing approve` only; the database is never opened.
+"""
 import json
 import os
+import pwd
+import sqlite3
 
 import pytest
 
@@ -77,14 +83,19 @@ def state_dir(tmp_path):
 
 @pytest.fixture
 def run(monkeypatch, tmp_path, state_dir, module_main):
-    binary = tmp_path / "bin" / "clawdbot"
-    binary.parent.mkdir()
-    binary.write_text("#!/bin/sh\nexit 99\n")
-    binary.chmod(0o755)
+    def make(name):
+        binary = tmp_path / "bin" / name
+        binary.parent.mkdir(exist_ok=True)
+        binary.write_text("#!/bin/sh\nexit 99\n")
+        binary.chmod(0o755)
+        return str(binary)
 
-    def _run(module, args, responses=(), check_mode=False, diff=False, now=NOW):
+    binary = make("clawdbot")
+
+    def _run(module, args, responses=(), check_mode=False, diff=False, now=NOW, binary_name=None):
         queue = list(responses)
         calls = []
+        warnings = []
 
         def fake_run_command(self, cmd, environ_update=None, data=None, cwd=None, **kwargs):
             calls.append(dict(argv=list(cmd), env=dict(environ_update or {})))
@@ -94,17 +105,20 @@ def run(monkeypatch, tmp_path, state_dir, module_main):
             return resp(cmd) if callable(resp) else resp
 
         monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run_command)
+        monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, w: warnings.append(w))
         monkeypatch.setattr(module, "now_ms", lambda: now)
         params = dict(args)
-        params.setdefault("binary", str(binary))
+        params.setdefault("binary", make(binary_name) if binary_name else binary)
         params.setdefault("cli_env", {"CLAWDBOT_STATE_DIR": str(state_dir)})
         params["_ansible_check_mode"] = check_mode
         params["_ansible_diff"] = diff
         failed, result = module_main(module.main, params)
         assert not queue, "CLI responses left unused: %r" % queue
+        _run.warnings = warnings
         return failed, result, calls
 
-    _run.binary = str(binary)
+    _run.binary = binary
+    _run.bindir = str(tmp_path / "bin")
     return _run
 
 
@@ -270,3 +284,154 @@ def test_invalid_store_json_fails_clearly(run, state_dir):
     (cred / "telegram-pairing.json").write_text("{not json")
     failed, result, calls = run(dm, dict(profile="personal", code="ABCD2345"), [])
     assert failed and "telegram-pairing.json is not valid JSON" in result["msg"] and calls == []
+
+
+# ----------------------------------------------------------------------------------- openclaw flavour
+# openclaw-contract.md 5, verbatim: pairing list telegram --json, pairing approve (two stdout lines), unknown code.
+
+OC_CREATED_MS = cp.parse_iso_ms("2026-12-01T07:47:54.098Z")
+OC_NOW = OC_CREATED_MS + 10 * 60 * 1000
+
+
+@pytest.fixture
+def oc_state(state_dir, monkeypatch):
+    """An openclaw state dir with a (fake) SQLite DB and a stale legacy JSON store with another code: the module must
+    use neither. sqlite3.connect fails the test if anything opens a database."""
+    (state_dir / "state").mkdir()
+    (state_dir / "state" / "openclaw.sqlite").write_bytes(b"SQLite format 3\x00not really")
+    write_store(state_dir, [dict(recorded_requests()[0], code="WXYZ6789", id="55555")], allow_from=["55555"])
+
+    def no_sqlite(*args, **kwargs):
+        raise AssertionError("the module must not open SQLite: %r" % (args,))
+    monkeypatch.setattr(sqlite3, "connect", no_sqlite)
+    return state_dir
+
+
+def oc_list():
+    return (0, fixture_text("openclaw_pairing_list_telegram.json"), "")
+
+
+def oc_run(run, state, args, responses=(), **kwargs):
+    args = dict(args)
+    args.setdefault("cli_env", {"OPENCLAW_STATE_DIR": str(state)})
+    kwargs.setdefault("now", OC_NOW)
+    return run(dm, args, responses, binary_name="openclaw", **kwargs)
+
+
+def test_openclaw_approve_lists_then_approves(run, oc_state):
+    before = tree(oc_state)
+    failed, result, calls = oc_run(run, oc_state, dict(profile="personal", code="abcd2345"), [
+        oc_list(), (0, fixture_text("openclaw_pairing_approve.stdout"), ""),
+    ])
+    assert not failed, result["msg"]
+    binary = os.path.join(run.bindir, "openclaw")
+    assert [c["argv"] for c in calls] == [
+        [binary, "--profile", "personal", "pairing", "list", "telegram", "--json"],
+        [binary, "--profile", "personal", "pairing", "approve", "telegram", "ABCD2345"],
+    ]
+    for call in calls:
+        assert call["env"]["OPENCLAW_HIDE_BANNER"] == "1" and call["env"]["OPENCLAW_STATE_DIR"] == str(oc_state)
+        assert not [k for k in call["env"] if k.startswith("CLAWDBOT_")]
+    assert result["changed"] is True and result["flavour"] == "openclaw" and result["cli_calls"] == 2
+    assert result["approved"] == dict(id="987654321", code="ABCD2345",
+                                      meta={"username": "probeuser", "firstName": "Probe", "accountId": "default"})
+    assert result["pending"] == []
+    assert "allow_from" not in result and "credentials_dir" not in result
+    assert result["msg"] == "approved telegram sender 987654321 (code ABCD2345) on profile personal"
+    assert any("commands.ownerAllowFrom" in w and "telegram:987654321" in w for w in run.warnings)
+    assert tree(oc_state) == before  # neither the DB nor the legacy JSON store was touched
+
+
+def test_openclaw_notify_flag(run, oc_state):
+    failed, _result, calls = oc_run(run, oc_state, dict(code="ABCD2345", notify=True), [
+        oc_list(), (0, "Approved telegram sender 987654321.\n", ""),
+    ])
+    assert not failed
+    assert calls[1]["argv"][-5:] == ["pairing", "approve", "telegram", "ABCD2345", "--notify"]
+    assert run.warnings == []
+
+
+def test_openclaw_check_mode_lists_only(run, oc_state):
+    before = tree(oc_state)
+    failed, result, calls = oc_run(run, oc_state, dict(profile="personal", code="abcd2345"), [oc_list()],
+                                   check_mode=True, diff=True)
+    assert not failed, result["msg"]
+    assert len(calls) == 1 and calls[0]["argv"][3:] == ["pairing", "list", "telegram", "--json"]
+    assert result["changed"] is True and result["msg"].startswith("would approve telegram sender 987654321")
+    assert result["approved"]["id"] == "987654321" and result["pending"] == []
+    assert result["diff"] == dict(before=dict(pending=["ABCD2345"]), after=dict(pending=[]))
+    assert tree(oc_state) == before
+
+
+def test_openclaw_code_not_listed_fails_without_approve(run, oc_state):
+    # WXYZ6789 is only in the legacy JSON store, which openclaw does not use any more
+    failed, result, calls = oc_run(run, oc_state, dict(code="WXYZ6789"), [oc_list()])
+    assert failed and len(calls) == 1
+    assert result["msg"].startswith("no pending telegram pairing request for code WXYZ6789 (codes expire after 1 hour)")
+    assert [(p["id"], p["code"]) for p in result["pending"]] == [("987654321", "ABCD2345")]
+
+
+def test_openclaw_sender_id_cannot_confirm_an_earlier_approval(run, oc_state):
+    failed, result, calls = oc_run(run, oc_state, dict(code="WXYZ6789", sender_id="55555"), [oc_list()])
+    assert failed and len(calls) == 1 and result["changed"] is False
+    assert "whether sender 55555 is already approved cannot be checked" in result["msg"]
+
+
+def test_openclaw_code_of_another_sender_is_refused(run, oc_state):
+    failed, result, calls = oc_run(run, oc_state, dict(code="ABCD2345", sender_id="111"), [oc_list()])
+    assert failed and len(calls) == 1 and "belongs to sender 987654321" in result["msg"]
+
+
+def test_openclaw_unknown_code_reported_by_cli(run, oc_state):
+    """The code expired between list and approve: rc 1, `[openclaw] Reason: No pending pairing request found ...`."""
+    failed, result, calls = oc_run(run, oc_state, dict(profile="personal", code="ABCD2345"), [
+        oc_list(), (1, "", fixture_text("openclaw_pairing_unknown_code.stderr").replace("ZZZZ9999", "ABCD2345")),
+    ])
+    assert failed and len(calls) == 2 and result["changed"] is False
+    assert result["msg"] == ("no pending telegram pairing request for code ABCD2345 (codes expire after 1 hour): "
+                             "ask the user to message the bot again to get a new code")
+    assert result["pending"] == []
+
+
+def test_openclaw_other_approve_failure_shows_reason(run, oc_state):
+    failed, result, _calls = oc_run(run, oc_state, dict(profile="personal", code="ABCD2345"), [
+        oc_list(), (1, "", "[openclaw] The CLI command failed.\n[openclaw] Reason: database is locked\n"),
+    ])
+    assert failed and result["msg"] == "pairing approve failed on profile personal: database is locked"
+
+
+def test_openclaw_approve_without_confirmation_line_warns(run, oc_state):
+    failed, result, _calls = oc_run(run, oc_state, dict(code="ABCD2345"), [oc_list(), (0, "", "")])
+    assert not failed and result["changed"] is True
+    assert any("without the line 'Approved telegram sender <id>.'" in w for w in run.warnings)
+
+
+def test_openclaw_list_failure(run, oc_state):
+    failed, result, calls = oc_run(run, oc_state, dict(profile="personal", code="ABCD2345"), [
+        (1, "", "[openclaw] The CLI command failed.\n[openclaw] Reason: Invalid config\n"),
+    ])
+    assert failed and len(calls) == 1
+    assert result["msg"] == "pairing list telegram failed on profile personal: Invalid config"
+
+
+def test_openclaw_expired_listed_code_is_not_approved(run, oc_state):
+    failed, result, calls = oc_run(run, oc_state, dict(code="ABCD2345"), [oc_list()],
+                                   now=OC_CREATED_MS + 61 * 60 * 1000)
+    assert failed and len(calls) == 1 and result["pending"] == []
+
+
+def test_default_binary_is_the_openclaw_one(run, oc_state):
+    home = pwd.getpwuid(os.geteuid()).pw_dir
+    expected = os.path.join(home, ".openclaw", "bin", "openclaw")
+    if os.path.exists(expected):
+        pytest.skip("%s exists on this machine" % expected)
+    failed, result, calls = run(dm, dict(code="ABCD2345", binary=None, cli_env={}), [])
+    assert failed and calls == []
+    assert result["msg"].startswith("pairing list telegram failed on profile default: the OpenClaw CLI was not found "
+                                    "at %s" % expected)
+
+
+def test_clawdbot_results_name_the_flavour(run, state_dir):
+    cred = write_store(state_dir, recorded_requests())
+    failed, result, _calls = run(dm, dict(profile="personal", code="ABCD2345"), [fake_cli_approve(cred)])
+    assert not failed and result["flavour"] == "clawdbot" and result["allow_from"] == ["123456789"]
