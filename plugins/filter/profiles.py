@@ -32,7 +32,8 @@ CDP_SPAN = 100
 KNOWN_KEYS = {
     "name", "port", "bind", "auth_mode", "token", "password", "allow_tailscale", "trusted_proxies",
     "tailscale_mode", "allow_funnel", "workspace", "browser", "browser_control_port", "environment",
-    "settings", "serve", "serve_port", "serve_path", "funnel", "spark", "telegram",
+    "settings", "serve", "serve_port", "serve_path", "funnel", "spark", "telegram", "auto_approve_local",
+    "owner_allow_from",
 }
 
 
@@ -42,8 +43,10 @@ ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_ENV_RE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|AUTH_?KEY|PRIVATE_?KEY)", re.IGNORECASE)
 # Suffixes of the environment the unit template sets itself (after the flavour's prefix, e.g. CLAWDBOT_).
 OWNED_ENV_SUFFIXES = ("PROFILE", "STATE_DIR", "CONFIG_PATH", "GATEWAY_PORT", "SYSTEMD_UNIT", "SERVICE_MARKER",
-                      "SERVICE_KIND", "SERVICE_VERSION", "DISABLE_BONJOUR", "GATEWAY_TOKEN", "GATEWAY_PASSWORD")
-OWNED_ENV = ("HOME", "PATH", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "NODE_OPTIONS")
+                      "SERVICE_KIND", "SERVICE_VERSION", "DISABLE_BONJOUR", "GATEWAY_TOKEN", "GATEWAY_PASSWORD",
+                      "CONFIG_READONLY", "NO_AUTO_UPDATE", "SUPERVISOR_MODE")
+OWNED_ENV = ("HOME", "PATH", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "NODE_OPTIONS",
+             "TMPDIR")
 # Config keys the role owns (a profile's own option sets them). settings may not touch them: the role refuses
 # instead of letting settings override a guarded value (docs/inventory.md, "settings").
 GUARDED_SETTINGS = {
@@ -224,8 +227,9 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         bind="loopback", auth_mode="token", allow_tailscale=True, trusted_proxies=None, tailscale_mode="off",
         allow_funnel=False, browser=True, browser_port_start=18791, browser_port_step=110, environment={},
         settings={}, state_prefix=".clawdbot", unit_prefix="clawdbot-gateway", config_name="clawdbot.json",
-        workspace_prefix="clawd", env_prefix="CLAWDBOT", global_environment=None, global_environment_var="profiles_environment",
-        reserved_dirs=None,
+        workspace="{home}/clawd-{profile}", env_prefix="CLAWDBOT", global_environment=None,
+        global_environment_var="profiles_environment", reserved_dirs=None, browser_port_configurable=True,
+        auto_approve_local=True,
     )
     d.update(defaults or {})
     errors = []
@@ -270,6 +274,14 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         for key in ("bind", "auth_mode", "allow_tailscale", "tailscale_mode", "allow_funnel", "browser"):
             p[key] = raw.get(key, d[key])
         p["trusted_proxies"] = raw.get("trusted_proxies", d["trusted_proxies"])
+        p["auto_approve_local"] = raw.get("auto_approve_local", d["auto_approve_local"])
+        if not isinstance(p["auto_approve_local"], bool):
+            errors.append("%s.auto_approve_local must be a boolean" % label)
+        p["owner_allow_from"] = raw.get("owner_allow_from")
+        if p["owner_allow_from"] is not None and (
+                not isinstance(p["owner_allow_from"], list)
+                or not all(isinstance(x, str) and x and not has_control(x) for x in p["owner_allow_from"])):
+            errors.append("%s.owner_allow_from must be a list of sender ids such as \"telegram:123456789\"" % label)
         p["environment"] = dict(d["environment"] or {}, **(raw.get("environment") if isinstance(raw.get("environment"), dict) else {}))
         # The settings themselves stay out of the plan (a loop prints its items at -v; settings may hold an API key).
         settings = raw.get("settings", d["settings"]) or {}
@@ -324,9 +336,13 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             if p["telegram"] and p["telegram"]["enabled"] and isinstance(tg.get("bot_token"), str):
                 p["_tg_token"] = tg.get("bot_token")
 
+        if name:
+            p["state_dir"] = "%s/%s-%s" % (home, d["state_prefix"], name)
+            p["config_path"] = "%s/%s" % (p["state_dir"], d["config_name"])
+            p["unit"] = "%s-%s.service" % (d["unit_prefix"], name)
         ws = raw.get("workspace")
         if ws is None:
-            ws = "%s/%s-%s" % (home, d["workspace_prefix"], name) if name else None
+            ws = d["workspace"].format(home=home, profile=name, state_dir=p["state_dir"]) if name else None
         elif isinstance(ws, str) and ws.startswith("~/"):
             ws = home + ws[1:]
         if ws is not None and (not isinstance(ws, str) or not ws.startswith("/")):
@@ -343,15 +359,16 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         p["workspace"] = ws
 
         explicit = raw.get("browser_control_port")
-        if explicit is not None and (not _is_int(explicit) or not 1024 <= explicit <= 65535 - CDP_OFFSET - CDP_SPAN):
+        if explicit is not None and not d["browser_port_configurable"]:
+            errors.append("%s.browser_control_port cannot be set for this product: its browser control port is derived"
+                          " from the gateway port (P+2) and only bound on demand; leave at least 120 ports between"
+                          " gateway ports instead" % label)
+            explicit = None
+        elif explicit is not None and (not _is_int(explicit) or not 1024 <= explicit <= 65535 - CDP_OFFSET - CDP_SPAN):
             errors.append("%s.browser_control_port %r must be an integer between 1024 and %d"
                           % (label, explicit, 65535 - CDP_OFFSET - CDP_SPAN))
             explicit = None
         p["browser_control_port"] = explicit
-        if name:
-            p["state_dir"] = "%s/%s-%s" % (home, d["state_prefix"], name)
-            p["config_path"] = "%s/%s" % (p["state_dir"], d["config_name"])
-            p["unit"] = "%s-%s.service" % (d["unit_prefix"], name)
         planned.append(p)
 
     # Every profile's state root and workspace are its own: no path equal to, inside or around another one (or the
@@ -370,6 +387,9 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             continue
         for path, desc, other in owned:
             if other is p and desc.endswith("workspace"):
+                continue
+            # A workspace inside its own state root (openclaw's default <state dir>/workspace) stays in its zone.
+            if other is p and d["workspace"].startswith("{state_dir}/") and ws.startswith(path.rstrip("/") + "/"):
                 continue
             if _overlap(ws, path):
                 errors.append("%s.workspace %s overlaps %s %s: every profile needs its own workspace, outside every "
@@ -422,7 +442,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         listening[control + 1] = "%s extension relay port" % p["label"]
         cdp.append((rng, "%s browser CDP range" % p["label"]))
 
-    browsers = [p for p in planned if p["browser"]]
+    browsers = [p for p in planned if p["browser"]] if d["browser_port_configurable"] else []
     for p in [q for q in browsers if q["browser_control_port"] is not None]:
         found = conflicts(p["browser_control_port"], p["label"])
         if found:
@@ -437,7 +457,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         else:
             errors.append("%s: no free browser control port found; set browser_control_port or browser: false" % p["label"])
     for p in planned:
-        if not p["browser"]:
+        if not p["browser"] or not d["browser_port_configurable"]:
             p["browser_control_port"] = None
             p["browser_relay_port"] = None
             p["browser_cdp_range"] = None
@@ -547,6 +567,16 @@ def unit_environment(text):
     return env
 
 
+def unit_version(text, default="?"):
+    """The product version a gateway unit runs: its ``*_SERVICE_VERSION`` (clawdbot), else the ``/versions/<v>/``
+    directory of its ExecStart (openclaw's unit carries no version)."""
+    for key, value in unit_environment(text or "").items():
+        if key.endswith("_SERVICE_VERSION") and value:
+            return value
+    m = re.search(r"(?m)^ExecStart=.*?/versions/([^/\s\"]+)/", text or "")
+    return m.group(1) if m else default
+
+
 def profiles_or_default(profiles=None):
     """The profiles list of the inventory (clawdbot_profiles), or the runbook's default personal/ops layout."""
     if profiles is None or profiles == "":
@@ -583,8 +613,64 @@ def systemd_env(key, value):
     return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
 
 
+def managed_settings(p, flavour, options=None):
+    """The config keys the role owns for one planned profile ``p``, in the schema of ``flavour``.
+
+    ``options``: ``auto_approve_local`` (openclaw: gateway.nodes.pairing.autoApproveLocal), ``serve`` (the
+    tailscale_serve role puts Serve in front of this gateway: openclaw then needs 127.0.0.1 as a trusted proxy,
+    contract 2.1), ``bonjour``. Retired keys of the flavour are never written.
+    """
+    o = dict(auto_approve_local=True, serve=False, bonjour=False)
+    o.update(options or {})
+    openclaw = flavour.get("name") == "openclaw"
+    gateway = {
+        "mode": "local", "port": p["port"], "bind": p["bind"],
+        "auth": {"mode": p["auth_mode"], "allowTailscale": p["allow_tailscale"]},
+        "tailscale": {"mode": p["tailscale_mode"]},
+    }
+    settings = {"gateway": gateway, "agents": {"defaults": {"workspace": p["workspace"]}},
+                "browser": {"enabled": bool(p["browser"])}}
+    proxies = p.get("trusted_proxies")
+    if proxies is None and openclaw and o["serve"]:
+        proxies = ["127.0.0.1"]
+    if proxies is not None:
+        gateway["trustedProxies"] = list(proxies)
+    if openclaw:
+        gateway["nodes"] = {"pairing": {"autoApproveLocal": bool(p.get("auto_approve_local", o["auto_approve_local"]))}}
+        # Quiet and offline-safe: no update check, no hosted model catalog (contract 8).
+        settings["update"] = {"checkOnStart": False}
+        settings["models"] = {"catalogRefresh": {"enabled": False}}
+        settings["discovery"] = {"mdns": {"mode": "minimal" if o["bonjour"] else "off"}}
+        owners = p.get("owner_allow_from")
+        tg = p.get("telegram") or {}
+        if owners is None and tg.get("enabled") and tg.get("allow_from"):
+            owners = ["telegram:%s" % x for x in tg["allow_from"]]
+        if owners is not None:
+            # Set by the role, so the first DM approval does not write it into the config (contract 5).
+            settings["commands"] = {"ownerAllowFrom": list(owners)}
+    else:
+        gateway["tailscale"]["resetOnExit"] = False
+        if p["browser"] and p.get("browser_control_port"):
+            settings["browser"]["controlUrl"] = "http://127.0.0.1:%d" % p["browser_control_port"]
+    if p.get("telegram"):
+        tg = p["telegram"]
+        channel = {"enabled": tg["enabled"], "dmPolicy": tg["dm_policy"], "groupPolicy": tg["group_policy"]}
+        if tg["enabled"]:
+            channel["tokenFile"] = "%s/telegram-bot-token" % p["state_dir"]
+        if tg.get("allow_from") is not None:
+            channel["allowFrom"] = tg["allow_from"]
+        if tg.get("group_allow_from") is not None:
+            channel["groupAllowFrom"] = tg["group_allow_from"]
+        settings["channels"] = {"telegram": channel}
+        if not openclaw:
+            # clawdbot rewrites a config whose enabled channel has no plugin entry (clawdbot contract 2.5).
+            settings["plugins"] = {"entries": {"telegram": {"enabled": True}}}
+    return settings
+
+
 class FilterModule(object):
     def filters(self):
         return {"profiles_plan": profiles_plan, "serve_mappings": serve_mappings,
                 "profile_selection_errors": profile_selection_errors,
-                "profiles_or_default": profiles_or_default, "unit_environment": unit_environment, "systemd_env": systemd_env}
+                "profiles_or_default": profiles_or_default, "unit_environment": unit_environment, "systemd_env": systemd_env,
+                "managed_settings": managed_settings, "unit_version": unit_version}

@@ -123,6 +123,18 @@ options:
           - The environment variable that receives the path of the candidate file.
         type: str
         default: CLAWDBOT_CONFIG_PATH
+      json:
+        description:
+          - The command prints a JSON result like C(openclaw config validate --json) does, with the keys C(valid) and
+            C(path).
+          - The candidate is then accepted only when the exit code is 0, C(valid) is V(true) and C(path) is the
+            candidate file itself (openclaw swaps a candidate at a canonical config path for the live file);
+            a rejection reports the C(issues).
+          - For openclaw use C([/home/<user>/.openclaw/bin/openclaw, --profile, <name>, config, validate, --json])
+            with O(validate.env_var=OPENCLAW_CONFIG_PATH).
+        type: bool
+        default: false
+        version_added: 0.3.0
       env:
         description:
           - Extra environment variables for the command (for example C(CLAWDBOT_STATE_DIR)).
@@ -406,6 +418,21 @@ def dump(obj):
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
+def validator_issues(stdout):
+    """The issues of a `config validate --json` result as one line ("path: message; ..."), or ''."""
+    try:
+        doc = json.loads((stdout or "").strip())
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    issues = ["%s: %s" % (i.get("path", "?"), i.get("message", "")) for i in doc.get("issues") or [] if isinstance(i, dict)]
+    if issues:
+        return "; ".join(issues)
+    error = doc.get("error")
+    return error.get("message", "") if isinstance(error, dict) else ""
+
+
 def summarize_stderr(stderr, stdout=""):
     """The human part of a validator failure: no ANSI, no JS stack lines, literal ``\\n`` expanded."""
     text = ANSI_RE.sub("", stderr or "").strip() or ANSI_RE.sub("", stdout or "").strip()
@@ -554,6 +581,12 @@ class GatewayConfig(object):
         except Exception as e:  # pylint: disable=broad-except
             self.cleanup(tmp)
             self.fail("could not run the validator %s: %s" % (argv[0], to_native(e)))
+        if spec.get("json") and rc == 0:
+            rc, err = self.check_validator_json(out, tmp, err)
+        elif spec.get("json"):
+            issues = validator_issues(out)
+            if issues:
+                err = issues
         if rc != 0:
             self.cleanup(tmp)
             summary = mask_text(summarize_stderr(err, out), self.secret_strings) if self.secret_strings \
@@ -562,6 +595,21 @@ class GatewayConfig(object):
                       % (self.path, os.path.basename(argv[0]), rc, summary),
                       rc=rc, cmd=argv, stdout=self.redact(out), stderr=self.redact(err))
         self.result["validated"] = True
+
+    @staticmethod
+    def check_validator_json(out, tmp, err):
+        """(rc, message): a JSON validator must say valid and name the candidate, not another file."""
+        try:
+            doc = json.loads(out.strip())
+        except ValueError:
+            return 1, "the validator printed no JSON: %s" % (out.strip()[:200] or err.strip()[:200])
+        if not isinstance(doc, dict) or doc.get("valid") is not True:
+            return 1, validator_issues(out) or "the validator did not report valid: true"
+        checked = doc.get("path")
+        if not isinstance(checked, str) or os.path.realpath(checked) != os.path.realpath(tmp):
+            return 1, ("the validator checked %s instead of the candidate %s (a candidate at a canonical config path is"
+                       " swapped for the live file)" % (checked, tmp))
+        return 0, err
 
     def redact(self, text):
         return mask_text(text or "", self.secret_strings) if self.secret_strings else (text or "")
@@ -703,6 +751,7 @@ def main():
                 options=dict(
                     argv=dict(type="list", elements="str", required=True),
                     env_var=dict(type="str", default="CLAWDBOT_CONFIG_PATH"),
+                    json=dict(type="bool", default=False),
                     env=dict(type="dict", default={}),
                 ),
             ),

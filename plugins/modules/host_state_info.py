@@ -51,6 +51,16 @@ options:
     type: list
     elements: str
     default: []
+  manifests:
+    description:
+      - npm package manifests (C(package.json), any size; openclaw's is about 140 KiB) of which only the fields
+        C(name), C(version), C(bin) and C(engines) are returned, as a mapping; V(null) when the file is missing or
+        not JSON.
+      - C(~user/) is expanded as in O(paths); results are keyed by the path as given.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
   users:
     description:
       - User names to look up in the passwd database.
@@ -155,6 +165,13 @@ read:
   returned: always
   type: dict
   sample: {"/home/user/.clawdbot/versions/2026.1.24-3/node_modules/clawdbot/package.json": "{\"version\": \"2026.1.24-3\"}"}
+manifests:
+  description: The C(name), C(version), C(bin) and C(engines) of each manifest in O(manifests), or V(null).
+  returned: always
+  type: dict
+  sample: {"~user/.openclaw/versions/2026.9.6/node_modules/openclaw/package.json":
+           {"name": "openclaw", "version": "2026.9.6", "bin": {"openclaw": "openclaw.mjs"},
+            "engines": {"node": ">=24.16.0 <25 || >=26.1.0"}}}
 users:
   description: passwd entry of each user in O(users), or V(null) when it does not exist.
   returned: always
@@ -187,6 +204,7 @@ user_manager:
 
 import grp
 import hashlib
+import json
 import os
 import pwd
 import stat
@@ -270,6 +288,24 @@ def read_text(path):
         return None
 
 
+MANIFEST_MAX = 8 * 1024 * 1024
+MANIFEST_FIELDS = ("name", "version", "bin", "engines")
+
+
+def read_manifest(path):
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MANIFEST_MAX:
+            return None
+        with open(path, "rb") as handle:
+            doc = json.loads(handle.read().decode("utf-8", "replace"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    return dict((k, doc[k]) for k in MANIFEST_FIELDS if k in doc)
+
+
 def user_entry(name):
     try:
         ent = pwd.getpwnam(name)
@@ -338,6 +374,7 @@ def main():
             checksum_max_bytes=dict(type="int", default=1048576),
             secret_files=dict(type="dict", default={}, no_log=True),
             read=dict(type="list", elements="str", default=[]),
+            manifests=dict(type="list", elements="str", default=[]),
             users=dict(type="list", elements="str", default=[]),
             packages=dict(type="list", elements="str", default=[]),
             user_units=dict(type="dict", options=dict(
@@ -355,6 +392,7 @@ def main():
         secret_files=dict((path, secret_state(expand(path), str(expected)))
                           for path, expected in p["secret_files"].items()),
         read=dict((path, read_text(expand(path))) for path in p["read"]),
+        manifests=dict((path, read_manifest(expand(path))) for path in p["manifests"]),
         users=dict((name, user_entry(name)) for name in p["users"]),
         packages=package_versions(module, p["packages"]),
         user_units=units,

@@ -53,7 +53,7 @@ pids() {
 }
 
 export HOMELAB_CLAWDBOT_NODE_TARBALL
-HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
+HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh")"
 
 stage "bench: first converge x$CONVERGE_RUNS (fresh container each time)"
 for i in $(seq 1 "$CONVERGE_RUNS"); do

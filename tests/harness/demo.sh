@@ -27,7 +27,8 @@ container() {
   activate_venv
   "$HARNESS_DIR/ensure-host.sh"
   "$HARNESS_DIR/build-image.sh"
-  HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
+  # openclaw (default) runs on Node 24, the legacy clawdbot (HOMELAB_CLAWDBOT_FLAVOUR=clawdbot) on Node 22.
+  HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh")"
   export HOMELAB_CLAWDBOT_NODE_TARBALL
 
   stage "demo: container $NAME (SSH on 127.0.0.1:$PORT)"

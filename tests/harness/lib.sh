@@ -23,3 +23,8 @@ activate_venv() {
   . "$VENV_DIR/bin/activate"
   export ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg"
 }
+
+# The Node version of the demo inventory's flavour (inventories/demo reads HOMELAB_CLAWDBOT_FLAVOUR).
+demo_node_version() {
+  if [ "${HOMELAB_CLAWDBOT_FLAVOUR:-openclaw}" = clawdbot ]; then echo 22.23.3; else echo 24.22.3; fi
+}

@@ -65,8 +65,10 @@ run_unit() {
 
 run_molecule() {
   local scenarios=("$@")
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(${MOLECULE_SCENARIOS:-default})
-  export HOMELAB_CLAWDBOT_NODE_TARBALL="$("$HARNESS_DIR/prepare-node.sh")"
+  # default = the openclaw flavour (the product's default), clawdbot = the legacy flavour.
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(${MOLECULE_SCENARIOS:-default clawdbot})
+  export HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
+  export HOMELAB_CLAWDBOT_NODE24_TARBALL="$(NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
   export HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")"
   local scenario
   for scenario in "${scenarios[@]}"; do

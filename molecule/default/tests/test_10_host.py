@@ -1,32 +1,32 @@
-"""What a user checks on VM102 after site.yml: runtime, install, linger, units, listeners, modes, health."""
+"""What a user checks on VM102 after site.yml with openclaw: Node 24, the pinned CLI, linger, the units upstream
+would write, loopback-only listeners, modes, the config keys the contract says to set, health."""
 import json
 import re
 
 import pytest
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, cli, read_config, user_cmd
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, user_cmd
+from oc import NODE, PIN, cli_json, cli_path, config_path, home, read_config, state_dir, unit_name, unit_path
 
 testinfra_hosts = GATEWAY_HOSTS
 
-PIN = "2026.1.24-3"
+RETIRED = ["gateway.tailscale.resetOnExit", "gateway.controlUi.allowInsecureAuth", "gateway.token", "browser.controlUrl",
+           "meta.lastTouchedAt"]
 
 
-def test_node_22_and_git(host):
-    assert host.run("/usr/local/bin/node --version").stdout.strip() == "v22.23.3"
-    assert host.run("/usr/local/bin/npm --version").rc == 0
+def test_node_24_and_git(host):
+    assert host.run("/usr/local/bin/node --version").stdout.strip() == NODE
     assert host.package("git").is_installed
 
 
-def test_clawdbot_in_user_prefix_at_pin(host):
-    home = host.user(GATEWAY_USER).home
-    cli_path = host.file("%s/.clawdbot/bin/clawdbot" % home)
-    assert cli_path.is_symlink
-    # One npm project per version; the CLI link points into the current one.
-    assert cli_path.linked_to == "%s/.clawdbot/versions/%s/node_modules/clawdbot/dist/entry.js" % (home, PIN)
-    out = user_cmd(host, "%s/.clawdbot/bin/clawdbot --version" % home)
-    assert out.rc == 0 and out.stdout.strip() == PIN
-    project = json.loads(host.file("%s/.clawdbot/versions/%s/package.json" % (home, PIN)).content_string)
-    assert project["dependencies"] == {"clawdbot": PIN}
-    assert project["overrides"] == {"libsignal": "npm:libsignal@6.0.0"}
+def test_openclaw_in_user_prefix_at_pin(host):
+    link = host.file(cli_path(host))
+    assert link.is_symlink
+    assert link.linked_to == "%s/.openclaw/versions/%s/node_modules/openclaw/openclaw.mjs" % (home(host), PIN)
+    out = user_cmd(host, "%s --version" % cli_path(host))
+    assert out.rc == 0 and re.match(r"^OpenClaw %s \(" % re.escape(PIN), out.stdout.strip()), out.stdout + out.stderr
+    project = json.loads(host.file("%s/.openclaw/versions/%s/package.json" % (home(host), PIN)).content_string)
+    assert project["dependencies"] == {"openclaw": PIN}
+    assert not project.get("overrides")
 
 
 def test_linger_enabled_and_user_manager_running(host):
@@ -36,57 +36,93 @@ def test_linger_enabled_and_user_manager_running(host):
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_gateway_unit_active_and_enabled(host, profile):
-    unit = "clawdbot-gateway-%s.service" % profile
-    assert user_cmd(host, "systemctl --user is-active %s" % unit).stdout.strip() == "active"
-    assert user_cmd(host, "systemctl --user is-enabled %s" % unit).stdout.strip() == "enabled"
+def test_gateway_unit_active_enabled_and_private(host, profile):
+    assert user_cmd(host, "systemctl --user is-active %s" % unit_name(profile)).stdout.strip() == "active"
+    assert user_cmd(host, "systemctl --user is-enabled %s" % unit_name(profile)).stdout.strip() == "enabled"
+    unit = host.file(unit_path(host, profile))
+    assert unit.mode == 0o600 and unit.user == GATEWAY_USER
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_unit_has_upstream_policy_and_markers_but_no_secret(host, profile):
+    text = host.file(unit_path(host, profile)).content_string
+    for line in ("RestartPreventExitStatus=78", "TimeoutStopSec=330", "KillMode=mixed", "SuccessExitStatus=0 143",
+                 "StartLimitBurst=10", 'Environment="OPENCLAW_SERVICE_MARKER=openclaw"',
+                 'Environment="OPENCLAW_SERVICE_KIND=gateway"', 'Environment="OPENCLAW_PROFILE=%s"' % profile,
+                 'Environment="OPENCLAW_SYSTEMD_UNIT=%s"' % unit_name(profile),
+                 'Environment="OPENCLAW_CONFIG_READONLY=1"', 'Environment="OPENCLAW_NO_AUTO_UPDATE=1"'):
+        assert line in text.splitlines(), line
+    assert re.search(r"--max-old-space-size=8192 \"[^\"]+/node_modules/openclaw/dist/index.js\" gateway --port %d$"
+                     % PROFILES[profile], text, re.M)
+    token = read_config(host, profile)["gateway"]["auth"]["token"]
+    assert token not in text and "GATEWAY_TOKEN" not in text and "CLAWDBOT_" not in text
 
 
 def _listeners(host):
-    out = host.run("ss -Hltnup").stdout
     rows = []
-    for line in out.splitlines():
+    for line in host.run("ss -Hltnup").stdout.splitlines():
         parts = line.split()
-        local = parts[4]
-        addr, port = local.rsplit(":", 1)
+        addr, port = parts[4].rsplit(":", 1)
         rows.append((parts[0], addr, int(port), line))
     return rows
 
 
-def test_every_gateway_listener_on_loopback_and_no_port_shared(host):
-    # sshd is the container's own; 127.0.0.11 is Docker's embedded DNS of the molecule network (not on a real VM102)
+def test_only_the_gateway_ports_listen_and_only_on_loopback(host):
+    # sshd is the container's own; 127.0.0.11 is Docker's embedded DNS of the molecule network
     rows = [r for r in _listeners(host) if r[2] != 22 and r[1] != "127.0.0.11"]
-    assert rows, "no listeners besides sshd"
     for proto, addr, port, line in rows:
         assert addr in ("127.0.0.1", "[::1]"), "listener not on loopback: %s" % line
         assert proto == "tcp", "unexpected %s socket (mDNS must be off): %s" % (proto, line)
-    ports = [r[2] for r in rows]
-    assert len(ports) == len(set(ports)), "a port is shared: %s" % ports
-    # gateway ports as in the runbook, plus the browser/relay ports the role planned apart
-    # gateway ports as in the runbook, personal's browser/relay on upstream's P+2/P+3, ops' relocated (18790+2 would
-    # be personal's relay port)
-    assert sorted(ports) == [18789, 18790, 18791, 18792, 18901, 18902]
+    # openclaw binds only P (no browser/relay ports unless asked for, contract 3)
+    assert sorted(set(r[2] for r in rows)) == [18789, 18790]
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_state_root_and_config_modes(host, profile):
-    home = host.user(GATEWAY_USER).home
-    root = host.file("%s/.clawdbot-%s" % (home, profile))
+def test_state_root_config_and_workspace(host, profile):
+    root = host.file(state_dir(host, profile))
     assert root.is_directory and root.mode == 0o700 and root.user == GATEWAY_USER
-    cfg = host.file("%s/.clawdbot-%s/clawdbot.json" % (home, profile))
+    cfg = host.file(config_path(host, profile))
     assert cfg.mode == 0o600 and cfg.user == GATEWAY_USER
-    ws = host.file("%s/clawd-%s" % (home, profile))
+    ws = host.file("%s/workspace" % state_dir(host, profile))
     assert ws.is_directory and ws.mode == 0o700
+    # Ansible's backups of the config are not named openclaw.json.bak (a gateway start could restore that one)
+    assert not host.file(config_path(host, profile) + ".bak").exists
+
+
+def _get(cfg, dotted):
+    node = cfg
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_config_managed_keys(host, profile):
+def test_config_keys_the_contract_asks_for(host, profile):
     cfg = read_config(host, profile)
     gw = cfg["gateway"]
     assert gw["mode"] == "local" and gw["bind"] == "loopback" and gw["port"] == PROFILES[profile]
     assert gw["auth"]["mode"] == "token" and len(gw["auth"]["token"]) >= 32
-    assert gw["tailscale"] == {"mode": "off", "resetOnExit": False}
-    assert cfg["agents"]["defaults"]["workspace"] == "/home/user/clawd-%s" % profile
+    assert gw["tailscale"] == {"mode": "off"}
+    assert gw["nodes"]["pairing"]["autoApproveLocal"] is True
+    # Serve (tailscale_serve) fronts the gateways: the loopback proxy is trusted
+    assert gw["trustedProxies"] == ["127.0.0.1"]
+    assert cfg["update"] == {"checkOnStart": False}
+    assert cfg["models"]["catalogRefresh"] == {"enabled": False}
+    assert cfg["agents"]["defaults"]["workspace"] == "%s/workspace" % state_dir(host, profile)
+    for key in RETIRED:
+        assert _get(cfg, key) is None, key
+
+
+def test_telegram_owner_and_token_file(host):
+    cfg = read_config(host, "personal")
+    tg = cfg["channels"]["telegram"]
+    assert tg["tokenFile"] == "%s/telegram-bot-token" % state_dir(host, "personal") and "botToken" not in tg
+    assert cfg["commands"]["ownerAllowFrom"] == ["telegram:42"]
+    assert "123456789:AAtest" not in host.file(config_path(host, "personal")).content_string
+    token = host.file("%s/telegram-bot-token" % state_dir(host, "personal"))
+    assert token.mode == 0o600 and token.user == GATEWAY_USER
 
 
 def test_tokens_differ_per_profile(host):
@@ -95,40 +131,34 @@ def test_tokens_differ_per_profile(host):
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_no_secret_in_unit_file(host, profile):
-    home = host.user(GATEWAY_USER).home
-    unit = host.file("%s/.config/systemd/user/clawdbot-gateway-%s.service" % (home, profile))
-    token = read_config(host, profile)["gateway"]["auth"]["token"]
-    assert token not in unit.content_string
-    assert "GATEWAY_TOKEN" not in unit.content_string
-    assert 'Environment="CLAWDBOT_PROFILE=%s"' % profile in unit.content_string
-    assert re.search(r"gateway --port %d$" % PROFILES[profile], unit.content_string, re.M)
+def test_real_validator_accepts_the_config(host, profile):
+    out, doc = cli_json(host, profile, "config", "validate", "--json")
+    assert out.rc == 0 and doc["valid"] is True and doc["path"] == config_path(host, profile), out.stdout + out.stderr
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_gateway_health_json_ok(host, profile):
-    out = cli(host, profile, "gateway", "health", "--json")
-    assert out.rc == 0, out.stderr
-    assert json.loads(out.stdout[out.stdout.index("{"):])["ok"] is True
+def test_gateway_health_and_http_probe(host, profile):
+    out, doc = cli_json(host, profile, "gateway", "health", "--json")
+    assert out.rc == 0 and doc["ok"] is True, out.stderr
+    probe = host.run("curl -fsS http://127.0.0.1:%d/healthz" % PROFILES[profile])
+    assert probe.rc == 0 and json.loads(probe.stdout)["ok"] is True
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_cli_gateway_status_finds_our_unit(host, profile):
-    out = cli(host, profile, "gateway", "status", "--json", "--no-probe")
-    status = json.loads(out.stdout[out.stdout.index("{"):])
-    assert status["service"]["loaded"] is True
+def test_cli_gateway_status_treats_the_unit_as_its_own(host, profile):
+    out, status = cli_json(host, profile, "gateway", "status", "--json", "--no-probe")
+    assert status["service"]["loaded"] is True, out.stdout
     assert status["service"]["runtime"]["status"] == "running"
-    assert status["config"]["cli"]["valid"] is True
+    assert status["gateway"]["port"] == PROFILES[profile]
+    assert status["service"]["layout"]["packageVersion"] == PIN
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_unit_environment_reaches_the_gateway_exactly(host, profile):
-    """A value with %, quotes, a backslash and $ arrives in the running gateway unchanged (systemd escaping)."""
-    unit = "clawdbot-gateway-%s.service" % profile
-    pid = user_cmd(host, "systemctl --user show -p MainPID --value %s" % unit).stdout.strip()
+    pid = user_cmd(host, "systemctl --user show -p MainPID --value %s" % unit_name(profile)).stdout.strip()
     assert pid and pid != "0"
     env = user_cmd(host, "tr '\\0' '\\n' < /proc/%s/environ" % pid)
-    assert env.rc == 0, env.stderr
     values = dict(line.split("=", 1) for line in env.stdout.splitlines() if "=" in line)
     assert values["HOMELAB_QUOTING_PROBE"] == '50% "quoted" \\back $HOME %h'
-    assert values["CLAWDBOT_PROFILE"] == profile and values["HOME"] == host.user(GATEWAY_USER).home
+    assert values["OPENCLAW_PROFILE"] == profile and values["HOME"] == home(host)
+    assert values["OPENCLAW_CONFIG_READONLY"] == "1"

@@ -1,63 +1,86 @@
-"""Re-runs against the converged host: check mode, hand-added keys, a port change."""
+"""Re-runs against the converged openclaw host: no restart on a no-op, check mode, a hand-added key, the real
+validator refusing a candidate, a port change."""
 import json
 import time
 
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, cli, main_pids, read_config, recap, run_playbook, user_cmd, write_as_user
+from helpers import GATEWAY_HOSTS, recap, run_playbook, write_as_user
+from oc import cli_json, config_path, read_config, start_times, unit_show
 
 testinfra_hosts = GATEWAY_HOSTS
 
 SITE = "playbooks/site.yml"
 
 
+def test_rerun_changes_nothing_and_restarts_nothing(host):
+    before = start_times(host)
+    rc, out = run_playbook(SITE)
+    assert rc == 0, out[-4000:]
+    assert recap(out)["changed"] == 0, out[-6000:]
+    # by start time, not only MainPID: a restart would give a new ExecMainStartTimestamp
+    assert start_times(host) == before
+
+
 def test_check_mode_after_converge_reports_no_change(host):
-    before = main_pids(host)
+    before = start_times(host)
     rc, out = run_playbook(SITE, check=True)
     assert rc == 0, out[-4000:]
     assert recap(out)["changed"] == 0, out[-6000:]
-    assert main_pids(host) == before
+    assert start_times(host) == before
 
 
 def test_hand_added_key_survives_converge(host):
-    home = host.user(GATEWAY_USER).home
-    path = "%s/.clawdbot-personal/clawdbot.json" % home
     cfg = read_config(host, "personal")
-    cfg.setdefault("ui", {})["assistant"] = {"name": "Molty"}
-    write_as_user(host, path, json.dumps(cfg, indent=2))
-    assert read_config(host, "personal")["ui"]["assistant"]["name"] == "Molty"
+    cfg["telemetry"] = {"enabled": False}
+    write_as_user(host, config_path(host, "personal"), json.dumps(cfg, indent=2))
     rc, out = run_playbook(SITE)
     assert rc == 0, out[-4000:]
     assert recap(out)["changed"] == 0, "a hand-added key must not count as drift:\n" + out[-6000:]
-    assert read_config(host, "personal")["ui"]["assistant"]["name"] == "Molty"
+    assert read_config(host, "personal")["telemetry"] == {"enabled": False}
+
+
+def test_real_validator_refuses_an_invalid_candidate(host):
+    path = config_path(host, "ops")
+    md5 = host.file(path).md5sum
+    before = start_times(host)
+    extra = {"clawdbot_profiles": [{"name": "personal", "port": 18789,
+                                    "telegram": {"bot_token": "123456789:AAtest-telegram-bot-token-personal-0001",
+                                                 "allow_from": ["42"]}},
+                                   {"name": "ops", "port": 18790, "settings": {"gateway": {"bogusKey": 1}}}]}
+    rc, out = run_playbook(SITE, "-e", json.dumps(extra))
+    assert rc != 0
+    assert "rejected by openclaw" in out and "Unrecognized key" in out and "bogusKey" in out, out[-4000:]
+    assert host.file(path).md5sum == md5
+    assert start_times(host) == before
+    leftovers = host.run("ls -A %s" % host.file(path).path.rsplit("/", 1)[0]).stdout.split()
+    assert not [f for f in leftovers if ".ansible-" in f], leftovers
 
 
 def test_port_change_takes_effect_and_keeps_user_keys(host):
-    profiles = json.dumps({"clawdbot_profiles": [{"name": "personal", "port": 18789}, {"name": "ops", "port": 18795}]})
+    profiles = json.dumps({"clawdbot_profiles": [
+        {"name": "personal", "port": 18789,
+         "telegram": {"bot_token": "123456789:AAtest-telegram-bot-token-personal-0001", "allow_from": ["42"]}},
+        {"name": "ops", "port": 18795}]})
     token_before = read_config(host, "ops")["gateway"]["auth"]["token"]
     rc, out = run_playbook(SITE, "-e", profiles)
     assert rc == 0, out[-4000:]
     assert recap(out)["changed"] > 0
     listening = host.run("ss -Hltn").stdout
     assert "127.0.0.1:18795 " in listening and "127.0.0.1:18790 " not in listening
-    health = cli(host, "ops", "gateway", "health", "--json")
-    assert health.rc == 0 and json.loads(health.stdout[health.stdout.index("{"):])["ok"] is True
+    out, doc = cli_json(host, "ops", "gateway", "health", "--json")
+    assert out.rc == 0 and doc["ok"] is True
     cfg = read_config(host, "ops")
     assert cfg["gateway"]["port"] == 18795
     assert cfg["gateway"]["auth"]["token"] == token_before, "the generated token must never be regenerated"
-    home = host.user(GATEWAY_USER).home
-    backups = host.run("ls -1 %s/.clawdbot-ops/ | grep 'clawdbot.json.*~$'" % home).stdout.split()
-    assert backups, "the previous config must be backed up when it changes"
-    for b in backups:
-        assert host.file("%s/.clawdbot-ops/%s" % (home, b)).mode == 0o600
-    assert read_config(host, "personal")["ui"]["assistant"]["name"] == "Molty"
+    assert read_config(host, "personal")["telemetry"] == {"enabled": False}
 
-    # and back to the runbook layout; only ops restarts
-    pids = main_pids(host)
+    # and back to the runbook layout; personal is not restarted
+    personal = start_times(host)["personal"]
     rc, out = run_playbook(SITE)
     assert rc == 0, out[-4000:]
-    after = main_pids(host)
-    assert after["personal"] == pids["personal"] and after["ops"] != pids["ops"]
-    for _attempt in range(30):
+    assert start_times(host)["personal"] == personal
+    for _attempt in range(60):
         if "127.0.0.1:18790 " in host.run("ss -Hltn").stdout:
             break
         time.sleep(1)
-    assert user_cmd(host, "systemctl --user is-active clawdbot-gateway-ops.service").stdout.strip() == "active"
+    assert unit_show(host, "ops", "ActiveState")["ActiveState"] == "active"
+    assert "127.0.0.1:18790 " in host.run("ss -Hltn").stdout
