@@ -27,6 +27,8 @@ AUTH_MODES = ("token", "password")
 TAILSCALE_MODES = ("off", "serve", "funnel")
 # The runbook's two trust zones: the one definition of the default profile list (filter profiles_or_default).
 DEFAULT_PROFILES = ({"name": "personal", "port": 18789}, {"name": "ops", "port": 18790})
+# Left in a state dir while a change waits for its gateway's restart (filter rollout_plan).
+RESTART_MARKER = ".homelab-clawdbot-restart-pending"
 CDP_OFFSET = 9
 CDP_SPAN = 100
 KNOWN_KEYS = {
@@ -39,7 +41,8 @@ KNOWN_KEYS = {
 
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Environment names that look like secrets: a unit file is world-readable (0644), so they are refused.
+# Environment names that look like secrets are refused: a clawdbot unit is world-readable (0644), and any unit's
+# environment is printed by `systemctl --user show` and inherited by every process the gateway starts.
 SECRET_ENV_RE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|AUTH_?KEY|PRIVATE_?KEY)", re.IGNORECASE)
 # Suffixes of the environment the unit template sets itself (after the flavour's prefix, e.g. CLAWDBOT_).
 OWNED_ENV_SUFFIXES = ("PROFILE", "STATE_DIR", "CONFIG_PATH", "GATEWAY_PORT", "SYSTEMD_UNIT", "SERVICE_MARKER",
@@ -117,8 +120,9 @@ def environment_errors(env, label, env_prefix):
             errors.append("%s.%s is set by the role itself (state dir, config path, port, unit markers) and cannot be "
                           "overridden" % (label, key))
         elif SECRET_ENV_RE.search(key):
-            errors.append("%s.%s looks like a secret, but unit files are world-readable: put secrets into the config "
-                          "through the profile's token/password/telegram options instead" % (label, key))
+            errors.append("%s.%s looks like a secret, but a unit is no place for one (world-readable on clawdbot, printed by"
+                          " systemctl show, inherited by every child process): put secrets into the config through the"
+                          " profile's token/password/telegram options instead" % (label, key))
         if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
             errors.append("%s.%s must be a string or a number" % (label, key))
         elif has_control(str(value)):
@@ -140,12 +144,16 @@ def _walk(obj):
     return out
 
 
-def settings_errors(settings, label, where):
-    """settings may add any key but those the role owns, and never open a DM/group policy."""
+def settings_errors(settings, label, where, retired=()):
+    """settings may add any key but those the role owns or the product retired, and never open a DM/group policy."""
     if not isinstance(settings, dict):
         return []
     errors = []
+    retired = [tuple(r.split(".")) for r in retired or []]
     for path, value in _walk(settings):
+        if tuple(str(p) for p in path) in retired:
+            errors.append("%s.settings.%s is a retired key: this product's config schema rejects it"
+                          % (label, ".".join(str(p) for p in path)))
         for guarded, why in GUARDED_SETTINGS.items():
             if path == guarded:
                 dotted = ".".join(str(p) for p in path)
@@ -229,7 +237,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         settings={}, state_prefix=".clawdbot", unit_prefix="clawdbot-gateway", config_name="clawdbot.json",
         workspace="{home}/clawd-{profile}", env_prefix="CLAWDBOT", global_environment=None,
         global_environment_var="profiles_environment", reserved_dirs=None, browser_port_configurable=True,
-        auto_approve_local=True,
+        auto_approve_local=True, retired_keys=(),
     )
     d.update(defaults or {})
     errors = []
@@ -274,6 +282,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         for key in ("bind", "auth_mode", "allow_tailscale", "tailscale_mode", "allow_funnel", "browser"):
             p[key] = raw.get(key, d[key])
         p["trusted_proxies"] = raw.get("trusted_proxies", d["trusted_proxies"])
+        p["serve"] = raw.get("serve", True) is not False
         p["auto_approve_local"] = raw.get("auto_approve_local", d["auto_approve_local"])
         if not isinstance(p["auto_approve_local"], bool):
             errors.append("%s.auto_approve_local must be a boolean" % label)
@@ -326,7 +335,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
                         errors.append("%s.trusted_proxies entry %r is not an IP address (exact IPs only, no CIDR)" % (label, ip))
         if not isinstance(settings, dict):
             errors.append("%s.settings must be a mapping of extra config keys" % label)
-        errors.extend(settings_errors(settings, label, where))
+        errors.extend(settings_errors(settings, label, where, d["retired_keys"]))
         errors.extend(environment_errors(raw.get("environment") or {}, "%s.environment" % label, d["env_prefix"]))
 
         p["telegram"] = None
@@ -340,6 +349,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             p["state_dir"] = "%s/%s-%s" % (home, d["state_prefix"], name)
             p["config_path"] = "%s/%s" % (p["state_dir"], d["config_name"])
             p["unit"] = "%s-%s.service" % (d["unit_prefix"], name)
+            p["marker"] = "%s/%s" % (p["state_dir"], RESTART_MARKER)
         ws = raw.get("workspace")
         if ws is None:
             ws = d["workspace"].format(home=home, profile=name, state_dir=p["state_dir"]) if name else None
@@ -631,7 +641,7 @@ def managed_settings(p, flavour, options=None):
     settings = {"gateway": gateway, "agents": {"defaults": {"workspace": p["workspace"]}},
                 "browser": {"enabled": bool(p["browser"])}}
     proxies = p.get("trusted_proxies")
-    if proxies is None and openclaw and o["serve"]:
+    if proxies is None and openclaw and o["serve"] and p.get("serve", True):
         proxies = ["127.0.0.1"]
     if proxies is not None:
         gateway["trustedProxies"] = list(proxies)

@@ -29,6 +29,8 @@ _FLAVOURS = {
         version="2026.9.6",
         # `openclaw --version` prints "OpenClaw 2026.9.6 (eb377ac)" (contract 0.5).
         version_regex=r"^OpenClaw (\S+)",
+        # Smallest model context window the gateway accepts (spark-standin.md: 4000, a warning below 8000).
+        context_window_min=4000,
         # engines.node of 2026.9.6, enforced by the preinstall and at run (node:sqlite, contract 0.3).
         node_major="24",
         node_minimum="24.16.0",
@@ -54,6 +56,11 @@ _FLAVOURS = {
                       "browser.controlUrl", "meta.lastTouchedAt"],
         # The browser control port is derived (P+2) and not configurable any more (contract 3).
         browser_port_configurable=False,
+        # Config keys a running gateway applies itself, without a restart (contract 2.4, docs hot-reload table);
+        # a change of any other key is written while the gateway is stopped and then started.
+        hot_reload_keys=["gateway.auth.token", "gateway.auth.password", "gateway.auth.allowTailscale",
+                         "gateway.trustedProxies", "gateway.nodes", "agents", "models", "channels", "plugins", "update",
+                         "telemetry", "discovery.mdns.mode"],
         unit=dict(
             description="OpenClaw Gateway (profile: {profile})",
             node_args=["--max-old-space-size=8192"],
@@ -70,10 +77,7 @@ _FLAVOURS = {
             # Ansible owns the config: without CONFIG_READONLY a start can put openclaw.json.bak back over the
             # template or migrate keys (contract 2.5); NO_AUTO_UPDATE keeps the updater off (contract 8).
             fixed_env=[["OPENCLAW_CONFIG_READONLY", "1"], ["OPENCLAW_NO_AUTO_UPDATE", "1"]],
-            # Seconds a stop may take: a hung channel uses the whole shutdown budget (contract 6).
-            stop_timeout=330,
         ),
-        legacy_unit_prefixes=["clawdbot-gateway"],
     ),
     "clawdbot": dict(
         name="clawdbot",
@@ -82,6 +86,7 @@ _FLAVOURS = {
         binary="clawdbot",
         version="2026.1.24-3",
         version_regex=r"^(?:[Cc]lawdbot )?v?(\d\S*)$",
+        context_window_min=16000,
         node_major="22",
         node_minimum="22.12.0",
         node_engines=">=22.12.0",
@@ -100,6 +105,8 @@ _FLAVOURS = {
         health_args=["gateway", "health", "--json"],
         retired_keys=[],
         browser_port_configurable=True,
+        # Every config change restarts a clawdbot gateway (the role restarts it, as it always did).
+        hot_reload_keys=[],
         unit=dict(
             description="Clawdbot Gateway (profile: {profile}, v{version})",
             node_args=[],
@@ -110,9 +117,7 @@ _FLAVOURS = {
             tmpdir=None,
             external_supervisor_env=[],
             fixed_env=[],
-            stop_timeout=90,
         ),
-        legacy_unit_prefixes=[],
     ),
 }
 

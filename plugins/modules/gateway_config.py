@@ -263,6 +263,16 @@ validated:
   returned: success
   type: bool
   sample: true
+changed_paths:
+  description:
+    - Dotted paths of the keys whose value this run changes (or would change in check mode), sorted; V(<root>)
+      when the file is created. Names only, never values, so secret keys may be listed.
+    - Lets a role decide whether a gateway applies the change itself (hot reload) or needs a restart.
+  returned: success
+  type: list
+  elements: str
+  sample: [gateway.auth.token, gateway.port]
+  version_added: 0.3.0
 """
 
 import copy
@@ -382,6 +392,20 @@ def same(a, b):
     if isinstance(a, str) and isinstance(b, str):
         return a == b
     return type(a) is type(b) and a == b
+
+
+def changed_paths(before, after, prefix=""):
+    """Dotted paths of the leaves (or whole subtrees) that differ between two configs, sorted."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for key in sorted(set(before) | set(after), key=str):
+            path = "%s.%s" % (prefix, key) if prefix else str(key)
+            if key not in before or key not in after:
+                out.append(path)
+            elif not same(before[key], after[key]):
+                out.extend(changed_paths(before[key], after[key], path))
+        return out
+    return [] if same(before, after) else [prefix or "<root>"]
 
 
 def is_empty(value):
@@ -663,6 +687,7 @@ class GatewayConfig(object):
         if not content_changed:
             candidate = existing  # report what is in the file (1 stays 1, not 1.0)
         self.result["config"] = self.masked(candidate)
+        self.result["changed_paths"] = changed_paths(existing, candidate) if existed else ["<root>"]
         if module._diff:
             self.result["diff"] = dict(
                 before=self.masked_dump(existing) if existed else "",

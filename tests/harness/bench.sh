@@ -3,7 +3,11 @@
 # like VM105 -> VM102, two profiles), printed as medians and as ratios to the floor playbook on the same
 # container. Nothing here asserts a time limit: the figures are for reading (and for the issue notes).
 #
+# HOMELAB_CLAWDBOT_FLAVOUR=openclaw (default) or clawdbot selects the product (inventories/demo reads it).
+#
 #   first converge          playbooks/site.yml on a fresh container (BENCH_CONVERGE_RUNS, default 3)
+#   manual install + start  what it is compared with, on the same container: `npm install <pkg>@<pin>` with an
+#                           empty npm cache, a minimal config and the first `gateway run` until /healthz answers
 #   no-op re-run            playbooks/site.yml again: must report changed=0 and restart no gateway
 #   floor                   playbooks/ping.yml (gather_facts + ping), interleaved with the no-op runs
 #   approve-pairing         playbooks/approve-pairing.yml for one pending Control UI request
@@ -47,8 +51,12 @@ playbook() { ansible-playbook -i inventories/demo "$@"; }
 
 recap_of() { grep -E '^vm102-demo +: ok=' "$1" | tail -1; }
 
+UNIT="$(demo_unit_prefix)"
+CLI="$(demo_cli)"
+FLAVOUR="$(demo_flavour)"
+# When each gateway's process started (a restart changes it; openclaw's hot reload keeps it).
 pids() {
-  ssh_demo "sudo systemctl --user -M user@.host show -p MainPID --value clawdbot-gateway-personal.service clawdbot-gateway-ops.service" \
+  ssh_demo "sudo systemctl --user -M user@.host show -p MainPID -p ExecMainStartTimestampMonotonic $UNIT-personal.service $UNIT-ops.service" \
     | tr '\n' ' '
 }
 
@@ -62,6 +70,28 @@ for i in $(seq 1 "$CONVERGE_RUNS"); do
   timeit "first converge" "$OUT/converge-$i.log" playbook playbooks/site.yml
   info "run $i: $(recap_of "$OUT/converge-$i.log")"
 done
+# The manual way on the same container: install the pinned package with an empty npm cache and start one gateway
+# from a minimal config until it answers /healthz (what a user would do by hand before anything is hardened).
+manual_install() {
+  local pin
+  pin=$(ssh_demo "sudo readlink $CLI" | sed -E 's|.*/versions/([^/]+)/.*|\1|')
+  ssh_demo "sudo -u user -H bash -s" "$FLAVOUR" "$pin" <<'SH'
+set -e
+flavour=$1 pin=$2; d=$(mktemp -d /tmp/manual.XXXX); export PATH=/usr/local/bin:/usr/bin:/bin NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+cd "$d" && echo '{"name":"manual","private":true}' > package.json
+if [ "$flavour" = clawdbot ]; then echo '{"name":"manual","private":true,"overrides":{"libsignal":"npm:libsignal@6.0.0"}}' > package.json; fi
+npm install --cache "$d/cache" --no-audit --no-fund "$flavour@$pin" >/dev/null 2>&1
+mkdir -p "$d/state"; upper=$(echo "$flavour" | tr a-z A-Z)
+printf '{"gateway":{"mode":"local","port":19999,"bind":"loopback","auth":{"mode":"token","token":"manual-token-0123456789abcdef"}}}' > "$d/state/$flavour.json"
+env "${upper}_STATE_DIR=$d/state" "${upper}_CONFIG_PATH=$d/state/$flavour.json" "${upper}_SKIP_CHANNELS=1" \
+  "$d/node_modules/.bin/$flavour" gateway --port 19999 > "$d/gw.log" 2>&1 &
+gw=$!
+for _ in $(seq 1 180); do curl -fsS -o /dev/null http://127.0.0.1:19999/healthz 2>/dev/null && break; sleep 1; done
+kill "$gw"; wait "$gw" 2>/dev/null || true
+rm -rf "$d"
+SH
+}
+timeit "manual npm install + first gateway start" "$OUT/manual-install.log" manual_install
 
 stage "bench: no-op re-run and floor, interleaved x$RUNS"
 playbook playbooks/site.yml > "$OUT/settle.log" 2>&1 || { tail -30 "$OUT/settle.log"; die "site.yml failed before the no-op runs"; }
@@ -75,33 +105,57 @@ for i in $(seq 1 "$RUNS"); do
   timeit "floor (gather_facts + ping)" "$OUT/floor-$i.log" playbook playbooks/ping.yml
 done
 [ "$(pids)" = "$before" ] || die "a gateway was restarted during the no-op runs: $before -> $(pids)"
-info "changed=0 in every no-op run; gateway MainPIDs unchanged ($before)"
+info "changed=0 in every no-op run; gateway start times unchanged ($before)"
 
-stage "bench: pairing (contract 4.4 recipe: bind=lan with explicit tokens, the real CLI as a new device)"
-lan_vars=$(printf '{"clawdbot_tailscale_serve": false, "clawdbot_profiles": [{"name": "personal", "port": 18789, "bind": "lan", "token": "%s"}, {"name": "ops", "port": 18790, "bind": "lan", "token": "%s-ops"}]}' "$TOKEN" "$TOKEN")
-playbook playbooks/site.yml -e "$lan_vars" > "$OUT/lan.log" 2>&1 || { tail -30 "$OUT/lan.log"; die "lan re-converge failed"; }
-ip=$(ssh_demo "hostname -I" | awk '{print $1}')
-# A new device asks for pairing: the real CLI with a fresh HOME against the non-loopback address.
-pending() {
-  local err
-  err=$(ssh_demo "cd /tmp && sudo env HOME=/tmp/bench-$1 NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin \
-    /home/user/.clawdbot/bin/clawdbot devices list --json --url ws://$ip:18789 --token $TOKEN" 2>&1 >/dev/null) || true
-  case "$err" in *"pairing required"*) ;; *) die "the bench client was not asked to pair: $err" ;; esac
-}
+if [ "$FLAVOUR" = openclaw ]; then
+  stage "bench: pairing (contract 4.4 recipe: autoApproveLocal false, the real TUI as a new device on loopback)"
+  playbook playbooks/site.yml -e '{"profiles_auto_approve_local": false}' > "$OUT/strict.log" 2>&1 \
+    || { tail -30 "$OUT/strict.log"; die "re-converge with profiles_auto_approve_local=false failed"; }
+  CLIENT_ID=openclaw-tui
+  pending() {
+    ssh_demo "sudo bash -s" "$1" "$CLI" "$(demo_config personal)" <<'SH'
+set -e
+name=$1 cli=$2 cfg=$3; token=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['gateway']['auth']['token'])" "$cfg")
+mkdir -p "/tmp/$name"; cd /tmp
+(OPENCLAW_STATE_DIR="/tmp/$name" HOME="/tmp/$name" NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin timeout 300 \
+  script -qfc "$cli tui --url ws://127.0.0.1:18789 --token $token" "/tmp/$name/typescript" >/dev/null 2>&1 &)
+for _ in $(seq 1 60); do
+  sudo -u user -H NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin "$cli" --profile personal devices list --json 2>/dev/null \
+    | python3 -c 'import json,sys; t=sys.stdin.read(); sys.exit(0 if json.loads(t[t.index("{"):])["pending"] else 1)' && exit 0
+  sleep 1
+done
+echo "the TUI did not ask to pair" >&2; exit 1
+SH
+  }
+else
+  stage "bench: pairing (contract 4.4 recipe: bind=lan with explicit tokens, the real CLI as a new device)"
+  lan_vars=$(printf '{"clawdbot_tailscale_serve": false, "clawdbot_profiles": [{"name": "personal", "port": 18789, "bind": "lan", "token": "%s"}, {"name": "ops", "port": 18790, "bind": "lan", "token": "%s-ops"}]}' "$TOKEN" "$TOKEN")
+  playbook playbooks/site.yml -e "$lan_vars" > "$OUT/lan.log" 2>&1 || { tail -30 "$OUT/lan.log"; die "lan re-converge failed"; }
+  ip=$(ssh_demo "hostname -I" | awk '{print $1}')
+  CLIENT_ID=cli
+  # A new device asks for pairing: the real CLI with a fresh HOME against the non-loopback address.
+  pending() {
+    local err
+    err=$(ssh_demo "cd /tmp && sudo env HOME=/tmp/bench-$1 NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin \
+      $CLI devices list --json --url ws://$ip:18789 --token $TOKEN" 2>&1 >/dev/null) || true
+    case "$err" in *"pairing required"*) ;; *) die "the bench client was not asked to pair: $err" ;; esac
+  }
+fi
 manual() {
   local id
-  id=$(ssh_demo "sudo -u user -H NO_COLOR=1 /home/user/.clawdbot/bin/clawdbot --profile personal devices list --json" \
+  id=$(ssh_demo "sudo -u user -H NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin $CLI --profile personal devices list --json" \
     | python3 -c 'import json,sys; t=sys.stdin.read(); print(json.loads(t[t.index("{"):])["pending"][0]["requestId"])')
-  ssh_demo "sudo -u user -H NO_COLOR=1 /home/user/.clawdbot/bin/clawdbot --profile personal devices approve $id" >/dev/null
+  ssh_demo "sudo -u user -H NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin $CLI --profile personal devices approve $id" >/dev/null
 }
 for i in $(seq 1 "$RUNS"); do
   pending "a-$i-$$"
   timeit "approve-pairing.yml (1 request)" "$OUT/approve-$i.log" \
-    playbook playbooks/approve-pairing.yml -e profile=personal -e client_id=cli
+    playbook playbooks/approve-pairing.yml -e profile=personal -e client_id=$CLIENT_ID
   grep -qE 'changed=1 +unreachable=0 +failed=0' <(recap_of "$OUT/approve-$i.log") || die "approve-pairing approved nothing ($OUT/approve-$i.log)"
   pending "b-$i-$$"
   timeit "manual CLI (list + approve)" "$OUT/manual-$i.log" manual
 done
+ssh_demo "sudo pkill -f ' tui --url' || true"
 playbook playbooks/site.yml > "$OUT/restore.log" 2>&1 || { tail -30 "$OUT/restore.log"; die "loopback re-converge failed"; }
 
 stage "bench: results (seconds; medians of the runs; ratio = median / floor median)"

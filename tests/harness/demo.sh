@@ -66,7 +66,7 @@ up() {
   (cd "$REPO_ROOT" && DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ansible-playbook -i inventories/demo playbooks/site.yml)
 
   stage "demo: what is running on $NAME"
-  ssh_demo 'sudo -u user XDG_RUNTIME_DIR=/run/user/$(id -u user) systemctl --user list-units "clawdbot-gateway-*" --no-legend --no-pager; echo; echo "listeners:"; sudo ss -Hltn | grep -v ":22 " || true'
+  ssh_demo 'sudo -u user XDG_RUNTIME_DIR=/run/user/$(id -u user) systemctl --user list-units "$(demo_unit_prefix)-*" --no-legend --no-pager; echo; echo "listeners:"; sudo ss -Hltn | grep -v ":22 " || true'
   cat <<MSG
 
   vm102-demo is up. From this machine (VM105's role):
@@ -74,7 +74,7 @@ up() {
   Control UI through an SSH tunnel (runbook "Fallback: Remote Admin via SSH tunnel"):
     ssh -p $PORT -i $KEY -N -L 18789:127.0.0.1:18789 admin@127.0.0.1    # then http://127.0.0.1:18789/
   The gateway token of a profile (kept 0600 on the host):
-    ssh -p $PORT -i $KEY admin@127.0.0.1 sudo python3 -c "'import json;print(json.load(open(\"/home/user/.clawdbot-personal/clawdbot.json\"))[\"gateway\"][\"auth\"][\"token\"])'"
+    ssh -p $PORT -i $KEY admin@127.0.0.1 sudo python3 -c "'import json;print(json.load(open(\"$(demo_config personal)\"))[\"gateway\"][\"auth\"][\"token\"])'"
   Tailscale in vm102-demo is the collection's CLI test double (no tailscaled runs here); on VM102 the
   same role drives the real tailscale CLI. Serve status: ssh ... tailscale serve status
   Remove it with: make demo-destroy

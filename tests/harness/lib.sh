@@ -28,3 +28,9 @@ activate_venv() {
 demo_node_version() {
   if [ "${HOMELAB_CLAWDBOT_FLAVOUR:-openclaw}" = clawdbot ]; then echo 22.23.3; else echo 24.22.3; fi
 }
+
+# Names of the demo's flavour (plugins/module_utils/flavours.py is the definition; these are what the demo host has).
+demo_flavour() { echo "${HOMELAB_CLAWDBOT_FLAVOUR:-openclaw}"; }
+demo_unit_prefix() { echo "$(demo_flavour)-gateway"; }
+demo_cli() { echo "/home/user/.$(demo_flavour)/bin/$(demo_flavour)"; }
+demo_config() { echo "/home/user/.$(demo_flavour)-$1/$(demo_flavour).json"; }

@@ -74,7 +74,7 @@ def test_a_gateway_failing_its_health_check_is_rolled_back_and_the_next_is_not_t
     text = flat(out)
     assert ("Profile personal (clawdbot-gateway-personal.service, clawdbot %s) did not pass `gateway health` within 40 s"
             % BROKEN) in text, out[-5000:]
-    assert "Rolled it back to its previous unit (clawdbot %s): healthy again." % PIN in text
+    assert "Rolled it back to its previous config and unit (clawdbot %s): healthy again." % PIN in text
     assert "Not rolled out, still as before: ops." in text
     # personal was restarted twice (new version, then back); ops was never touched.
     after = main_pids(host)

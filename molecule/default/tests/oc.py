@@ -1,7 +1,8 @@
 """openclaw-specific helpers of the default scenario (the shared helpers module holds the flavour-neutral ones)."""
 import json
+import time
 
-from helpers import GATEWAY_USER, PROFILES, user_cmd
+from helpers import GATEWAY_USER, PROFILES, SNAPSHOT_ROOTS, user_cmd
 
 PIN = "2026.9.6"
 NODE = "v24.22.3"
@@ -54,3 +55,46 @@ def unit_show(host, profile, *props):
 def start_times(host):
     """When each gateway's current process started (a restart changes it; a hot reload keeps PID and time)."""
     return {p: unit_show(host, p, "ExecMainStartTimestampMonotonic", "MainPID") for p in PROFILES}
+
+
+def wait_healthy(host, profile, attempts=60, delay=3):
+    """Poll `gateway health --json` until it is ok (a start can take 16-41 s on a busy host, contract 6)."""
+    for _attempt in range(attempts):
+        out, doc = cli_json(host, profile, "gateway", "health", "--json")
+        if out.rc == 0 and doc and doc.get("ok"):
+            return True
+        time.sleep(delay)
+    return False
+
+
+def managed_files(host):
+    """The files the roles own: install project, CLI link, and per profile the config, bot token and unit."""
+    files = ["%s/.openclaw/versions/%s/package.json" % (home(host), PIN),
+             "%s/.openclaw/versions/%s/.npmrc" % (home(host), PIN),
+             cli_path(host)]
+    for name in PROFILES:
+        files += [config_path(host, name), "%s/telegram-bot-token" % state_dir(host, name), unit_path(host, name)]
+    return files
+
+
+def snapshot(host):
+    """What a refused run must leave untouched, on openclaw's paths (helpers.snapshot is the clawdbot one).
+
+    The whole tree the roles may touch (helpers.SNAPSHOT_ROOTS with sizes and mtimes; the gateway user's home with
+    type, mode and owner), the managed files by content and mtime, and the gateways' start times (a restart
+    changes them, a hot reload does not). The running gateways write inside their state roots (SQLite, locks, caches,
+    workspace; contract 1.1), so ~/.openclaw-<p>/ is listed to its first level only, like ~/.clawdbot-*/*/* is.
+    """
+    h = home(host)
+    listing = host.run(
+        "{ find %s -xdev \\( -type d -printf '%%y %%m %%U:%%G %%p\\n' \\) -o -printf '%%y %%m %%U:%%G %%s %%T@ %%p -> %%l\\n'"
+        "  2>/dev/null;"
+        "  find %s -xdev \\( -path '%s/.openclaw-*/*/*' -o -path '*/node_modules/*' -o -path '%s/.npm/*'"
+        "  -o -path '%s/.cache/*' \\) -prune -o -printf '%%y %%m %%U:%%G %%p\\n' 2>/dev/null; } | sort"
+        % (" ".join(SNAPSHOT_ROOTS), h, h, h, h))
+    state = {"listing": listing.stdout.splitlines()}
+    for path in managed_files(host):
+        f = host.file(path)
+        state[path] = (f.exists, f.md5sum if f.exists and f.is_file else None, f.mtime if f.exists else None)
+    state["start_times"] = start_times(host)
+    return state

@@ -212,3 +212,17 @@ def test_openclaw_workspace_inside_another_profiles_state_root_is_refused(worksp
     r = plan("openclaw", [{"name": "personal", "port": 18789}, {"name": "ops", "port": 18790, "workspace": workspace}])
     assert any(e.startswith("profiles_list[1] (ops).workspace") and "profiles_list[0] (personal) state root" in e
                for e in r["errors"]), r["errors"]
+
+
+def test_retired_keys_in_settings_are_refused_and_serve_false_trusts_no_proxy():
+    from ansible_collections.homelab.clawdbot.plugins.filter.profiles import managed_settings, profiles_plan
+    from ansible_collections.homelab.clawdbot.plugins.module_utils.flavours import get_flavour
+    oc = get_flavour("openclaw")
+    opts = dict(state_prefix=oc["state_prefix"], config_name=oc["config_name"], unit_prefix=oc["unit_prefix"],
+                workspace=oc["workspace"], browser_port_configurable=False, env_prefix="OPENCLAW",
+                retired_keys=oc["retired_keys"])
+    plan = profiles_plan([{"name": "personal", "port": 18789, "settings": {"gateway": {"token": "x" * 20}}},
+                          {"name": "ops", "port": 18790, "serve": False}], "/home/user", opts)
+    assert any("settings.gateway.token is a retired key" in e for e in plan["errors"]), plan["errors"]
+    ops = [p for p in plan["profiles"] if p["name"] == "ops"][0]
+    assert "trustedProxies" not in managed_settings(ops, oc, {"serve": True})["gateway"]

@@ -1,9 +1,10 @@
-"""Secrets never reach output (-vvv, --check --diff) nor a world-readable file on the host.
+"""Secrets never reach output (-vvv, --check --diff) nor a readable file on the openclaw host.
 
 Every kind of secret the collection handles is set at once: explicit gateway tokens, a gateway password, the
 Telegram bot token and the Spark key (scenario), an npm registry _authToken, and a Tailscale auth key (used because
 the node is logged out first). site.yml, approve-pairing.yml, health.yml, backup.yml and restore.yml then run with -vvv and
-with --check --diff; every line they print and every world-readable file on the host is searched for each secret.
+with --check --diff; every line they print, every file any local account can read, every file under ~/.openclaw*
+with a read bit for others, and the 0600 units are searched for each secret.
 Runs last: it leaves the gateways on these secrets.
 """
 import json
@@ -12,7 +13,8 @@ import secrets
 import tempfile
 
 import pytest
-from helpers import GATEWAY_HOSTS, run_playbook
+from helpers import GATEWAY_HOSTS, PROFILES, run_playbook
+from oc import PIN, config_path, home, read_config, state_dir, unit_path
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -39,6 +41,10 @@ EXTRA = {
 
 def leaks(text):
     return sorted(name for name, value in SECRETS.items() if value in text)
+
+
+def npmrc(host):
+    return "%s/.openclaw/versions/%s/.npmrc" % (home(host), PIN)
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +82,13 @@ def outputs(host):
 
 
 def test_the_secrets_were_really_used(host, outputs):
-    cfg = json.loads(host.file("/home/user/.clawdbot-personal/clawdbot.json").content_string)
+    cfg = read_config(host, "personal")
     assert cfg["gateway"]["auth"]["token"] == SECRETS["personal token"]
-    ops = json.loads(host.file("/home/user/.clawdbot-ops/clawdbot.json").content_string)
+    ops = read_config(host, "ops")
     assert ops["gateway"]["auth"] == dict(ops["gateway"]["auth"], mode="password", password=SECRETS["ops password"])
-    npmrc = host.file("/home/user/.clawdbot/versions/2026.1.24-3/.npmrc")
-    assert SECRETS["npm auth token"] in npmrc.content_string and npmrc.mode == 0o600
+    assert host.file("%s/telegram-bot-token" % state_dir(host, "personal")).content_string == SECRETS["telegram bot token"]
+    f = host.file(npmrc(host))
+    assert SECRETS["npm auth token"] in f.content_string and f.mode == 0o600
 
 
 @pytest.mark.parametrize("label", ["site.yml --diff -vvv", "site.yml --check --diff -vvv", "approve-pairing.yml -vvv", "health.yml -vvv",
@@ -92,11 +99,17 @@ def test_no_secret_in_output(outputs, label):
     assert leaks(out) == [], "%s printed %s" % (label, leaks(out))
 
 
+def _patterns(host):
+    """A root-only file listing every secret (grep -f reads it; no secret on a command line)."""
+    path = "/run/secrets-scan.%s" % secrets.token_hex(4)
+    listing = "\n".join(SECRETS.values())
+    assert host.run("install -m 0400 -o nobody /dev/null %s && cat > %s <<'EOF'\n%s\nEOF" % (path, path, listing)).rc == 0
+    return path
+
+
 def test_no_secret_in_a_world_readable_file(host, outputs):
     """Searched as the unprivileged user nobody: what any local account can read (file modes and directories)."""
-    patterns = "/run/secrets-scan.%s" % secrets.token_hex(4)
-    listing = "\n".join(SECRETS.values())
-    assert host.run("install -m 0400 -o nobody /dev/null %s && cat > %s <<'EOF'\n%s\nEOF" % (patterns, patterns, listing)).rc == 0
+    patterns = _patterns(host)
     try:
         found = host.run("runuser -u nobody -- sh -c \"find / -xdev \\( -path /proc -o -path /sys -o -path %s \\) -prune "
                          "-o -type f -readable -size -20M -print0 | xargs -0 grep -lF -f %s 2>/dev/null; true\""
@@ -105,7 +118,32 @@ def test_no_secret_in_a_world_readable_file(host, outputs):
         host.run("rm -f %s" % patterns)
     assert found.rc == 0
     assert found.stdout.strip() == "", "files any local user can read hold a secret:\n" + found.stdout
-    # the files that hold them are private
-    for path in ("/home/user/.clawdbot-personal/clawdbot.json", "/home/user/.clawdbot-ops/clawdbot.json",
-                 "/home/user/.clawdbot-personal/telegram-bot-token", "/home/user/.clawdbot/versions/2026.1.24-3/.npmrc"):
+    # the files that hold them are private, the 0600 units included (contract 1.3)
+    for path in [config_path(host, p) for p in sorted(PROFILES)] + [unit_path(host, p) for p in sorted(PROFILES)] + [
+            "%s/telegram-bot-token" % state_dir(host, "personal"), npmrc(host)]:
         assert host.file(path).mode & 0o077 == 0, path
+
+
+def test_no_secret_in_an_openclaw_file_with_a_read_bit_for_others(host, outputs):
+    """Searched as root inside the 0700 roots: ~/.openclaw (the install), every ~/.openclaw-<p> (config, Ansible's
+    backups of it, the gateway's own files) and the user units. A secret-holding file is private by its own mode,
+    not only because its directory is (a chmod of the state root must not expose it)."""
+    patterns = _patterns(host)
+    try:
+        found = host.run("find %s/.openclaw %s/.openclaw-* %s/.config -xdev -type f -perm -o+r -size -20M -print0 "
+                         "| xargs -0 grep -lF -f %s 2>/dev/null; true" % (home(host), home(host), home(host), patterns))
+    finally:
+        host.run("rm -f %s" % patterns)
+    assert found.rc == 0
+    assert found.stdout.strip() == "", "files with a read bit for others hold a secret:\n" + found.stdout
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_unit_holds_no_secret(host, outputs, profile):
+    """The units are 0600 (contract 1.3), yet upstream's never carry the token (config-first auth): the role's
+    neither, nor any other secret."""
+    unit = host.file(unit_path(host, profile))
+    assert unit.mode == 0o600
+    text = unit.content_string
+    assert leaks(text) == [], leaks(text)
+    assert "GATEWAY_TOKEN" not in text and "GATEWAY_PASSWORD" not in text

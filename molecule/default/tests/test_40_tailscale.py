@@ -1,15 +1,19 @@
-"""Tailscale Serve via the role, against the tailscale CLI test double (tests/doubles/tailscale)."""
+"""Tailscale Serve in front of the openclaw gateways via the role, against the tailscale CLI test double
+(tests/doubles/tailscale): the operator, exactly the two handlers, foreign handlers kept, login with an auth key
+from a file, and a node that is not ready or owned by someone else refused before anything changes."""
 import json
 import os
 import uuid
 
 import pytest
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, recap, run_playbook, snapshot
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, recap, run_playbook, snapshot_diff
+from oc import read_config, snapshot
 
 testinfra_hosts = GATEWAY_HOSTS
 
 SITE = "playbooks/site.yml"
 HOST = "vm102.tail1234ab.ts.net"
+TG = {"bot_token": "123456789:AAtest-telegram-bot-token-personal-0001", "allow_from": ["42"]}
 EXPECTED_SERVE = {
     "TCP": {"443": {"HTTPS": True}, "8443": {"HTTPS": True}},
     "Web": {
@@ -68,8 +72,7 @@ def argv_log(host):
 
 
 def test_operator_is_the_gateway_user(host):
-    prefs = json.loads(host.run("tailscale debug prefs").stdout)
-    assert prefs["OperatorUser"] == GATEWAY_USER
+    assert prefs(host)["OperatorUser"] == GATEWAY_USER
 
 
 def test_serve_has_exactly_the_two_profiles(host):
@@ -77,11 +80,16 @@ def test_serve_has_exactly_the_two_profiles(host):
 
 
 def test_gateway_does_not_fight_the_role(host):
-    """The gateway's own Tailscale integration is off, so it never rewrites or resets Serve."""
+    """The gateway's own Tailscale integration is off, so it never rewrites or resets Serve; Serve's loopback proxy
+    is trusted (on openclaw an externally managed Serve is trusted-proxy ingress, and allowTailscale gives no
+    tokenless login: the Control UI still needs the token or a paired device, contract 2.1)."""
     for profile in ("personal", "ops"):
-        cfg = json.loads(host.file("/home/user/.clawdbot-%s/clawdbot.json" % profile).content_string)
-        assert cfg["gateway"]["tailscale"] == {"mode": "off", "resetOnExit": False}
-        assert cfg["gateway"]["auth"]["allowTailscale"] is True
+        gw = read_config(host, profile)["gateway"]
+        # no resetOnExit: the key is retired in openclaw and never written (contract 2.1, 10.5)
+        assert gw["tailscale"] == {"mode": "off"}
+        assert gw["auth"]["allowTailscale"] is True
+        # Serve proxies from 127.0.0.1; openclaw needs it as a trusted proxy (contract 2.1)
+        assert gw["trustedProxies"] == ["127.0.0.1"]
 
 
 def test_foreign_handler_survives_and_urls_are_printed(host):
@@ -96,7 +104,9 @@ def test_foreign_handler_survives_and_urls_are_printed(host):
 
 
 def test_unwanted_owned_handler_is_removed_foreign_kept(host):
-    profiles = {"clawdbot_profiles": [{"name": "personal", "port": 18789}, {"name": "ops", "port": 18790, "serve": False}]}
+    # personal keeps the scenario's Telegram, so only Serve changes (the clawdbot test dropped it for this run)
+    profiles = {"clawdbot_profiles": [{"name": "personal", "port": 18789, "telegram": TG},
+                                      {"name": "ops", "port": 18790, "serve": False}]}
     rc, out = run_playbook(SITE, "-e", json.dumps(profiles))
     assert rc == 0, out[-4000:]
     cfg = serve_status(host)
@@ -135,8 +145,9 @@ def test_tailscale_not_ready_fails_in_preflight_without_changes(host, case):
             host.run("mv /usr/local/bin/tailscale.away /usr/local/bin/tailscale")
     assert rc != 0
     assert message in " ".join(out.split()), out[-4000:]
-    assert "Provision the Clawdbot gateway host" not in out
-    assert (snapshot(host), serve_status(host)) == before
+    assert "Provision the gateway host" not in out
+    after = (snapshot(host), serve_status(host))
+    assert after == before, snapshot_diff(before[0], after[0]) + "\nserve: %r -> %r" % (before[1], after[1])
 
 
 def test_logged_out_node_logs_in_with_the_auth_key_from_a_file(host, argv_log):
@@ -193,9 +204,9 @@ def test_foreign_operator_is_refused_in_preflight_and_replaced_on_request(host):
     flat = " ".join(out.split())
     assert rc != 0
     assert "tailscale_serve_operator_replace" in flat and "'nobody'" in flat, out[-4000:]
-    assert "Provision the Clawdbot gateway host" not in out  # refused by the preflight play
+    assert "Provision the gateway host" not in out  # refused by the preflight play
     assert refused_operator == "nobody"
-    assert after == before
+    assert after == before, snapshot_diff(before[0], after[0]) + "\nserve: %r -> %r" % (before[1], after[1])
     assert rc2 == 0, out2[-4000:]
     assert replaced_operator == GATEWAY_USER
     assert serve == EXPECTED_SERVE

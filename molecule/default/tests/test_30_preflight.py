@@ -1,14 +1,16 @@
-"""Bad input fails before anything changes, names the variable, and leaves the host exactly as it was.
+"""Bad input fails before anything changes, names the variable, and leaves the openclaw host exactly as it was.
 
 site.yml cases must fail in its first play (every preflight); the other playbooks' cases must fail in their
-argument checks. The snapshot (helpers.snapshot) covers /etc (with the CA store and /etc/homelab-clawdbot), /opt,
-/usr/local, the linger files, the collection's state, the gateway user's whole home (modes and owners; managed files
-by content) and the gateways' MainPIDs.
+argument checks. The snapshot (oc.snapshot) covers /etc (with the CA store and /etc/homelab-clawdbot), /opt,
+/usr/local, the linger files, the collection's state, the gateway user's whole home (modes and owners; the managed
+files ~/.openclaw-<p>/openclaw.json, telegram-bot-token, the units, ~/.openclaw/versions/<pin>/{package.json,.npmrc}
+and ~/.openclaw/bin/openclaw by content) and the gateways' start times.
 """
 import json
 
 import pytest
-from helpers import GATEWAY_HOSTS, run_playbook, snapshot, snapshot_diff
+from helpers import GATEWAY_HOSTS, run_playbook, snapshot_diff
+from oc import snapshot
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -29,14 +31,27 @@ CASES = {
     "duplicate port": (
         {"clawdbot_profiles": [{"name": "personal", "port": 18790}, OK_OPS]},
         "profiles_list[1] (ops).port 18790 is already used by profiles_list[0] (personal)"),
-    "derived port clash it cannot fix": (
+    # clawdbot refused the clash of explicit browser ports; openclaw derives its browser port from P and binds it
+    # only on demand (contract 3), so the role refuses the option itself on the same input.
+    "browser control port cannot be set": (
         {"clawdbot_profiles": [{"name": "personal", "port": 18789, "browser_control_port": 18791},
                                {"name": "ops", "port": 18790, "browser_control_port": 18792}]},
-        "profiles_list[1] (ops).browser_control_port 18792 clashes with 18792 "
-        "(profiles_list[0] (personal) extension relay port)"),
-    "node older than 22": (
+        "profiles_list[1] (ops).browser_control_port cannot be set for this product"),
+    "browser control port on one profile": (
+        personal(browser_control_port=18900),
+        "profiles_list[0] (personal).browser_control_port cannot be set"),
+    # openclaw's floor is 24.16 (contract 0.3), so 20 is refused as before, now against that floor.
+    "node older than the floor": (
         {"node_runtime_version": "20"},
         "node_runtime_version=20 is too old"),
+    # New: the Node the clawdbot scenario runs cannot run openclaw (node:sqlite, engines >=24.16 <25 || >=26.1).
+    "node 22 with openclaw": (
+        {"node_runtime_version": "22.23.3"},
+        "node_runtime_version=22.23.3 is too old"),
+    # New: neither old name pulls openclaw in (contract 0.6: moltbot on npm is a placeholder).
+    "moltbot is not a product": (
+        {"clawdbot_install_package": "moltbot"},
+        "clawdbot_install_package='moltbot' is not a supported product"),
     "non-loopback bind without token": (
         {"clawdbot_profiles": [{"name": "personal", "port": 18789, "bind": "lan"}, OK_OPS]},
         "profiles_list[0] (personal).bind=lan exposes the gateway beyond loopback without an explicit secret"),
@@ -56,7 +71,7 @@ CASES = {
             {"name": "personal", "port": 18789, "telegram": {"bot_token": "123456789:AAtest-telegram-bot-token-personal-0001"}},
             {"name": "ops", "port": 18790, "telegram": {"bot_token": "123456789:AAtest-telegram-bot-token-personal-0001"}}]},
         "profiles_list[0] (personal) and profiles_list[1] (ops) use the same telegram.bot_token"),
-    "unpinned clawdbot": (
+    "unpinned openclaw": (
         {"clawdbot_install_version": "latest"},
         "clawdbot_install_version=latest is not reproducible"),
     # -- paths: the workspace is chowned to the gateway user and made 0700
@@ -69,9 +84,10 @@ CASES = {
     "workspace escapes with ..": (
         personal(workspace="~/../../etc"),
         "profiles_list[0] (personal).workspace '/home/user/../../etc' must not contain . or .. segments"),
+    # state root ~/.openclaw-<p> instead of ~/.clawdbot-<p> (contract 1.1)
     "workspace is another profile's state root": (
-        personal(workspace="~/.clawdbot-ops"),
-        "profiles_list[0] (personal).workspace /home/user/.clawdbot-ops overlaps profiles_list[1] (ops) state root"),
+        personal(workspace="~/.openclaw-ops"),
+        "profiles_list[0] (personal).workspace /home/user/.openclaw-ops overlaps profiles_list[1] (ops) state root"),
     "two profiles share a workspace": (
         {"clawdbot_profiles": [{"name": "personal", "port": 18789, "workspace": "~/shared"},
                                dict(OK_OPS, workspace="~/shared")]},
@@ -96,13 +112,15 @@ CASES = {
     "env value injecting a unit line": (
         personal(environment={"FOO": "x\nExecStartPre=/bin/sh -c 'touch /tmp/pwned'"}),
         "profiles_list[0] (personal).environment.FOO contains a control character"),
+    # env prefix OPENCLAW_ instead of CLAWDBOT_ (contract 1.2)
     "env overrides HOME": (
-        {"profiles_environment": {"CLAWDBOT_SKIP_CHANNELS": "1", "HOME": "/root"}},
+        {"profiles_environment": {"OPENCLAW_SKIP_CHANNELS": "1", "HOME": "/root"}},
         "profiles_environment.HOME is set by the role itself"),
     "env overrides the config path": (
-        personal(environment={"CLAWDBOT_CONFIG_PATH": "/tmp/evil.json"}),
-        "profiles_list[0] (personal).environment.CLAWDBOT_CONFIG_PATH is set by the role itself"),
-    "secret in the world-readable unit": (
+        personal(environment={"OPENCLAW_CONFIG_PATH": "/tmp/evil.json"}),
+        "profiles_list[0] (personal).environment.OPENCLAW_CONFIG_PATH is set by the role itself"),
+    # the openclaw unit is 0600 and upstream keeps every secret out of it (contract 1.3); the role still refuses
+    "secret in the unit environment": (
         personal(environment={"OPENAI_API_KEY": "sk-not-in-a-unit"}),
         "profiles_list[0] (personal).environment.OPENAI_API_KEY looks like a secret"),
     # -- settings may not override what the role guards
@@ -118,6 +136,7 @@ CASES = {
     "settings replace the auth": (
         personal(settings={"gateway": {"auth": {"mode": "token", "token": "x"}}}),
         "profiles_list[0] (personal).settings.gateway.auth is managed by the role"),
+    # allowInsecureAuth is retired in openclaw (contract 2.1); the role still refuses it before the schema would
     "settings turn off device pairing": (
         personal(settings={"gateway": {"controlUi": {"allowInsecureAuth": True}}}),
         "profiles_list[0] (personal).settings.gateway.controlUi.allowInsecureAuth is managed by the role"),
@@ -181,7 +200,7 @@ def test_bad_input_fails_in_preflight_without_changes(host, case):
     flat = " ".join(out.split())
     assert " ".join(message.split()) in flat, out[-4000:]
     assert "Validate every input before anything changes" in out
-    assert "Provision the Clawdbot gateway host" not in out, "failed after the preflight play:\n" + out[-3000:]
+    assert "Provision the gateway host" not in out, "failed after the preflight play:\n" + out[-3000:]
     after = snapshot(host)
     assert after == before, snapshot_diff(before, after)
     for secret in ("AAtest-telegram-bot-token", "abcdef0123456789", "pass\tword", "sk-not-in-a-unit",
@@ -198,3 +217,22 @@ def test_bad_playbook_arguments_fail_without_changes(host, case):
     assert " ".join(message.split()) in " ".join(out.split()), out[-4000:]
     after = snapshot(host)
     assert after == before, snapshot_diff(before, after)
+
+
+def test_a_host_running_the_other_product_is_refused_before_anything_changes(host):
+    """A VM102 whose gateways are clawdbot's is not converted by installing openclaw next to them (same ports):
+    the preflight names the units it found and the variable, and nothing changes (the migration is its own step)."""
+    unit = "/home/user/.config/systemd/user/clawdbot-gateway-ops.service"
+    assert host.run("install -o user -g user -m 0644 /dev/null %s" % unit).rc == 0
+    try:
+        before = snapshot(host)
+        rc, out = run_playbook(SITE)
+        flat = " ".join(out.split())
+        assert rc != 0, out[-3000:]
+        assert "clawdbot_install_package=openclaw, but this host already runs the other product's gateways" in flat
+        assert "clawdbot-gateway-ops.service" in flat and "nothing was changed" in flat, out[-3000:]
+        assert "Provision the gateway host" not in out
+        after = snapshot(host)
+        assert after == before, snapshot_diff(before, after)
+    finally:
+        host.run("rm -f %s" % unit)

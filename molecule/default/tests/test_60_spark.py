@@ -1,13 +1,14 @@
-"""Spark as the gateways' LLM: a real OpenAI-compatible server (llama.cpp llama-server on the "spark" platform,
-HTTPS with a test CA, API key, SmolLM2-135M served as qwen3-32b-nvfp4)."""
+"""Spark as the openclaw gateways' LLM: a real OpenAI-compatible server (llama.cpp llama-server on the "spark"
+platform, HTTPS with a test CA, API key, SmolLM2-135M served as qwen3-32b-nvfp4), one real agent turn through the
+gateway, and Spark faults refused before the config changes."""
 import json
 import os
 import time
-import uuid
 
 import pytest
 import testinfra
-from helpers import GATEWAY_HOSTS, PROFILES, cli, read_config, run_module, run_playbook, snapshot
+from helpers import GATEWAY_HOSTS, PROFILES, run_module, run_playbook, snapshot_diff
+from oc import cli_json, read_config, snapshot, unit_path
 
 testinfra_hosts = GATEWAY_HOSTS
 SITE = "playbooks/site.yml"
@@ -24,8 +25,9 @@ def test_provider_in_every_profile(host, profile):
     assert provider["apiKey"] == KEY
     assert [m["id"] for m in provider["models"]] == [MODEL]
     assert provider["models"][0]["contextWindow"] == 32768
+    assert provider["models"][0]["compat"] == {"supportsTools": False}
     assert cfg["agents"]["defaults"]["model"]["primary"] == "spark/" + MODEL
-    unit = host.file("/home/user/.config/systemd/user/clawdbot-gateway-%s.service" % profile).content_string
+    unit = host.file(unit_path(host, profile)).content_string
     assert "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt" in unit
     assert KEY not in unit
 
@@ -40,23 +42,20 @@ def test_models_info_module_from_vm102(host):
     assert KEY not in json.dumps(res)
 
 
-def test_gateway_sends_a_completion_to_spark(host):
+def test_gateway_runs_an_agent_turn_on_spark(host):
     """One real agent turn through the personal gateway (not --local): the gateway calls Spark."""
-    session = "e2e-" + uuid.uuid4().hex[:8]
     tasks_before = served_tasks()
-    out = cli(host, "personal", "agent", "--session-id", session, "--message", "'Say hello in five words.'",
-              "--json", "--timeout", "400")
-    assert out.rc == 0, out.stderr[-3000:]
-    reply = json.loads(out.stdout[out.stdout.index("{"):])
+    out, reply = cli_json(host, "personal", "agent", "--agent", "main", "--message", "'Say hello in five words.'",
+                          "--json", "--timeout", "400")
+    assert out.rc == 0 and reply, out.stdout[-2000:] + out.stderr[-3000:]
     assert reply["status"] == "ok", reply
-    result = reply["result"]
-    assert result["meta"]["agentMeta"]["provider"] == "spark"
-    assert result["meta"]["agentMeta"]["model"] == MODEL
-    assert result["meta"]["agentMeta"]["usage"]["output"] > 0
-    texts = [p.get("text") or "" for p in result["payloads"]]
+    meta = reply["result"]["meta"]["agentMeta"]
+    assert meta["provider"] == "spark" and meta["model"] == MODEL
+    assert meta["usage"]["output"] > 0
+    texts = [p.get("text") or "" for p in reply["result"]["payloads"]]
     assert any(t.strip() for t in texts), reply
-    print("agent reply via the gateway: %r" % texts)
-    # the server on the spark host processed the gateway's completion requests (llama-server logs each task)
+    print("agent reply via the gateway: %r (%s prompt tokens)" % (texts, meta["usage"].get("input")))
+    # the server on the spark host processed the gateway's completion request (llama-server logs each task)
     assert served_tasks() > tasks_before
 
 
@@ -75,8 +74,7 @@ FAULTS = {
                       "model 'llama4-scout-17b-nvfp4' is not served by https://spark:18443/v1; /v1/models lists: qwen3-32b-nvfp4"),
     "bad CA": ({"spark_provider_ca_cert": "/etc/ssl/certs/ca-certificates.crt"}, "certificate is not trusted"),
     "spark down": ({}, "cannot reach https://spark:18443/v1/models"),
-    "placeholder key on a public URL": ({"spark_provider_base_url": "https://spark.example.com", "spark_provider_api_key": "dummy"},
-                                        "spark_provider_api_key looks like a placeholder"),
+    "context window below openclaw's floor": ({"spark_provider_context_window": 3999}, "context windows must be >= 4000"),
 }
 
 
@@ -98,5 +96,5 @@ def test_spark_faults_fail_before_the_config_changes(host, case):
     assert rc != 0, out[-3000:]
     assert message in " ".join(out.split()), out[-4000:]
     after = snapshot(host)
-    assert after == before
+    assert after == before, snapshot_diff(before, after)
     assert KEY not in out and "wrong-key-0123456789" not in out

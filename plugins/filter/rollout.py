@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) homelab.clawdbot maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters ``homelab.clawdbot.restart_needed`` and ``homelab.clawdbot.rollout_plan``.
+
+A gateway watches its config file: openclaw applies most keys itself (hot reload) and restarts itself for the
+rest, clawdbot restarts on every change. Writing every profile's config first and rolling units out later would
+therefore restart every gateway at once. The profiles role instead takes the running profiles one at a time:
+a change the gateway applies itself is written in place and health-checked; any other change is written while
+the gateway is stopped, then it is started and health-checked. A marker file left in the state dir before such a
+change says "restart pending", so a run that was interrupted or failed restarts what it left behind next time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def _under(path, prefixes):
+    return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
+def restart_needed(paths, flavour):
+    """True when a config change of ``paths`` (dotted) needs a restart of a running gateway of ``flavour``."""
+    hot = flavour.get("hot_reload_keys") or []
+    return any(not _under(p, hot) for p in paths or [])
+
+
+def rollout_plan(profiles, flavour, configs, units, unit_drift=None, tokens=None, markers=None):
+    """What the profiles role does per profile.
+
+    ``configs``: the results of the check-mode gateway_config loop (``item.name``, ``changed``, ``changed_paths``);
+    ``units``: host_state_info's ``user_units``; ``unit_drift``: names whose unit file differs; ``tokens``: names
+    whose secret file was rewritten; ``markers``: host_state_info ``paths`` of ``<state_dir>/<marker>`` files.
+
+    Returns ``{"profiles": {name: {...}}, "rollout": [...], "start": [...], "changed": [...]}``: ``rollout`` are
+    the running gateways that change (one at a time, in plan order), ``start`` the ones that are not running or
+    not enabled (written and started together).
+    """
+    by_name = {}
+    for r in configs or []:
+        name = (r.get("item") or {}).get("name")
+        if name:
+            by_name[name] = r
+    unit_drift = set(unit_drift or [])
+    tokens = set(tokens or [])
+    markers = markers or {}
+    out = {"profiles": {}, "rollout": [], "start": [], "changed": []}
+    for p in profiles:
+        name = p["name"]
+        r = by_name.get(name, {})
+        state = (units or {}).get(p["unit"]) or {}
+        running = state.get("ActiveState") == "active"
+        enabled = state.get("UnitFileState") == "enabled"
+        pending = bool((markers.get(p.get("marker", "")) or {}).get("exists"))
+        config = bool(r.get("changed"))
+        paths = r.get("changed_paths") or []
+        unit = name in unit_drift
+        token = name in tokens
+        restart = unit or token or pending or (config and restart_needed(paths, flavour))
+        info = dict(config=config, config_paths=paths, unit=unit, token=token, pending=pending, running=running,
+                    enabled=enabled, restart=restart, hot=config and not restart)
+        out["profiles"][name] = info
+        if config or unit or token or pending:
+            out["changed"].append(name)
+        if running and (config or restart):
+            out["rollout"].append(name)
+        elif not running or not enabled:
+            out["start"].append(name)
+    return out
+
+
+def systemctl_show(text):
+    """``systemctl show`` output of several units (blocks separated by blank lines) as {Id: {property: value}}."""
+    out = {}
+    for block in (text or "").split("\n\n"):
+        props = {}
+        for line in block.splitlines():
+            if "=" in line:
+                key, _sep, value = line.partition("=")
+                props[key] = value
+        if props.get("Id"):
+            out[props["Id"]] = props
+    return out
+
+
+def unit_drift(profiles, texts, unit_dir, state, owner, mode):
+    """Names of the profiles whose unit file (read by host_state_info) differs from ``texts`` in content, owner or mode."""
+    out = []
+    for p in profiles:
+        path = "%s/%s" % (unit_dir.rstrip("/"), p["unit"])
+        st = (state.get("paths") or {}).get(path) or {}
+        if (state.get("read") or {}).get(path) != texts.get(p["name"]) or st.get("mode") != mode or st.get("owner") != owner:
+            out.append(p["name"])
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"restart_needed": restart_needed, "rollout_plan": rollout_plan, "unit_drift": unit_drift,
+                "systemctl_show": systemctl_show}

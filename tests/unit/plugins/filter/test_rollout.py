@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) homelab.clawdbot maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.homelab.clawdbot.plugins.filter.rollout import restart_needed, rollout_plan, unit_drift
+from ansible_collections.homelab.clawdbot.plugins.module_utils.flavours import get_flavour
+
+OC = get_flavour("openclaw")
+CB = get_flavour("clawdbot")
+PROFILES = [{"name": "personal", "unit": "openclaw-gateway-personal.service", "marker": "/h/.openclaw-personal/m"},
+            {"name": "ops", "unit": "openclaw-gateway-ops.service", "marker": "/h/.openclaw-ops/m"}]
+RUNNING = {"openclaw-gateway-personal.service": {"ActiveState": "active", "UnitFileState": "enabled"},
+           "openclaw-gateway-ops.service": {"ActiveState": "active", "UnitFileState": "enabled"}}
+
+
+def cfg(name, changed, paths=()):
+    return {"item": {"name": name}, "changed": changed, "changed_paths": list(paths)}
+
+
+def test_hot_keys_need_no_restart_on_openclaw_but_do_on_clawdbot():
+    assert restart_needed(["gateway.nodes.pairing.autoApproveLocal", "gateway.auth.token"], OC) is False
+    assert restart_needed(["gateway.port"], OC) is True
+    assert restart_needed(["gateway.authx"], OC) is True  # a prefix match is by whole segments
+    assert restart_needed(["gateway.nodes.pairing.autoApproveLocal"], CB) is True
+    assert restart_needed([], OC) is False
+
+
+def test_no_change_is_no_rollout():
+    plan = rollout_plan(PROFILES, OC, [cfg("personal", False), cfg("ops", False)], RUNNING)
+    assert plan["rollout"] == [] and plan["start"] == [] and plan["changed"] == []
+
+
+def test_hot_change_is_rolled_out_without_restart_and_a_port_change_with_one():
+    plan = rollout_plan(PROFILES, OC, [cfg("personal", True, ["gateway.nodes.pairing.autoApproveLocal"]),
+                                       cfg("ops", True, ["gateway.port"])], RUNNING, unit_drift=["ops"])
+    assert plan["rollout"] == ["personal", "ops"]
+    assert plan["profiles"]["personal"]["hot"] is True and plan["profiles"]["personal"]["restart"] is False
+    assert plan["profiles"]["ops"]["restart"] is True and plan["profiles"]["ops"]["unit"] is True
+
+
+def test_a_pending_marker_or_a_new_token_restarts_a_running_gateway():
+    markers = {"/h/.openclaw-ops/m": {"exists": True}, "/h/.openclaw-personal/m": {"exists": False}}
+    plan = rollout_plan(PROFILES, OC, [cfg("personal", False), cfg("ops", False)], RUNNING, tokens=["personal"],
+                        markers=markers)
+    assert plan["rollout"] == ["personal", "ops"]
+    assert plan["profiles"]["ops"]["pending"] is True and plan["profiles"]["ops"]["restart"] is True
+    assert plan["changed"] == ["personal", "ops"]
+
+
+def test_stopped_or_disabled_gateways_are_started_not_rolled_out():
+    units = {"openclaw-gateway-personal.service": {"ActiveState": "inactive", "UnitFileState": "enabled"},
+             "openclaw-gateway-ops.service": {"ActiveState": "active", "UnitFileState": "disabled"}}
+    plan = rollout_plan(PROFILES, OC, [cfg("personal", True, ["<root>"]), cfg("ops", False)], units)
+    assert plan["rollout"] == [] and plan["start"] == ["personal", "ops"]
+    # no user manager read at all: everything is "not running" (the role refuses that case before)
+    assert rollout_plan(PROFILES, OC, [], {})["start"] == ["personal", "ops"]
+
+
+def test_unit_drift_by_content_owner_and_mode():
+    state = {"paths": {"/u/openclaw-gateway-personal.service": {"mode": "0600", "owner": "user"},
+                       "/u/openclaw-gateway-ops.service": {"mode": "0644", "owner": "user"}},
+             "read": {"/u/openclaw-gateway-personal.service": "A", "/u/openclaw-gateway-ops.service": "B"}}
+    assert unit_drift(PROFILES, {"personal": "A", "ops": "B"}, "/u", state, "user", "0600") == ["ops"]
+    assert unit_drift(PROFILES, {"personal": "X", "ops": "B"}, "/u/", state, "user", "0644") == ["personal"]
+
+
+def test_systemctl_show_blocks_by_id():
+    from ansible_collections.homelab.clawdbot.plugins.filter.rollout import systemctl_show
+    text = ("Id=openclaw-gateway-personal.service\nActiveState=active\nExecStart={ path=/opt/node/bin/node ; argv[]=a=b }\n"
+            "\nId=openclaw-gateway-ops.service\nActiveState=failed\n\n")
+    units = systemctl_show(text)
+    assert units["openclaw-gateway-personal.service"]["ExecStart"] == "{ path=/opt/node/bin/node ; argv[]=a=b }"
+    assert units["openclaw-gateway-ops.service"]["ActiveState"] == "failed"
+    assert systemctl_show("") == {} and systemctl_show(None) == {}
