@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) homelab.clawdbot maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters ``homelab.clawdbot.health_report`` and ``homelab.clawdbot.spark_health_row`` (playbooks/health.yml).
+
+``health_report`` turns what health.yml collected on the gateway host (the units' ``systemctl --user show``, one
+``gateway health --json`` result per profile, ``ss -Hltnp``, ``ps -e -o pid=,ppid=``, ``tailscale status --json``
+and ``tailscale serve status --json``) into one row per profile: ``{name, ok, problems, unit, health, listeners,
+serve}``. ``spark_health_row`` does the same for the ``openai_models_info`` result: ``{ok, text}``.
+
+The sockets of a gateway belong to a child of the unit's MainPID (the gateway process), not to MainPID itself, so
+the listeners of a profile are those of MainPID and its descendants (4 levels), plus the listeners on a port the
+profile plans to listen on for which ``ss`` shows no process (it may not be allowed to).
+
+Every text is what the Jinja program that health.yml used before produced (molecule asserts on them), including
+Jinja's ``truncate`` (leeway 5, cut at the last space) and ``~`` (``str()`` of any value).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from collections.abc import Mapping
+
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli import parse_json_output
+
+# How deep below MainPID the process tree is walked for the gateway's sockets.
+TREE_LEVELS = 4
+# Listening addresses (the part of ss's "Local Address:Port" before the last colon) that are loopback.
+LOOPBACK_RE = re.compile(r"^(127[.]|\[::1\]$|\[::ffff:127[.])")
+PID_RE = re.compile(r"pid=([0-9]+)")
+SPACES_RE = re.compile(r"\s+")
+HEALTH_TEXT_MAX = 160
+TAILSCALE_TEXT_MAX = 120
+SPARK_TEXT_MAX = 200
+
+_MISSING = object()
+
+
+def _get(obj, key, default=None):
+    """``obj.key | default(default)`` in Jinja: the value when ``obj`` is a mapping holding ``key`` (even None)."""
+    if isinstance(obj, Mapping) and key in obj:
+        return obj[key]
+    return default
+
+
+def _s(value):
+    """Jinja's ``~``: any value as text (None gives 'None', as in the template)."""
+    return value if isinstance(value, str) else str(value)
+
+
+def _int(text):
+    """Jinja's ``int`` filter: the number, else the float's integer part, else 0."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return int(float(text))
+        except ValueError:
+            return 0
+
+
+def _flag(value):
+    """A boolean given as a bool or as text ('false', 'no', '0' are false)."""
+    if isinstance(value, str):
+        return boolean(value, strict=False)
+    return bool(value)
+
+
+def truncate(text, length, end="...", leeway=5):
+    """Jinja's ``truncate(length)``: unchanged up to ``length + leeway`` characters, else cut at the last space
+    before ``length - len(end)`` and ``end`` appended."""
+    text = _s(text)
+    if len(text) <= length + leeway:
+        return text
+    return text[:length - len(end)].rsplit(" ", 1)[0] + end
+
+
+def one_line(text):
+    """Runs of whitespace (newlines too) as one space."""
+    return SPACES_RE.sub(" ", _s(text))
+
+
+def cli_json(stdout):
+    """``homelab.clawdbot.cli_json``: the first JSON value of ``stdout``, {} when there is none."""
+    try:
+        return parse_json_output(stdout or "")
+    except ValueError:
+        return {}
+
+
+def parse_ps(lines):
+    """``ps -e -o pid=,ppid=`` lines as ``[{pid, ppid}]`` (strings); lines without exactly two fields are skipped."""
+    out = []
+    for line in lines or []:
+        fields = _s(line).split()
+        if len(fields) == 2:
+            out.append({"pid": fields[0], "ppid": fields[1]})
+    return out
+
+
+def parse_listeners(lines):
+    """``ss -Hltnp`` lines as ``[{addr, port, pids}]``.
+
+    ``addr`` is the local address without its port (``127.0.0.1``, ``[::1]``, ``*``), ``port`` an int (0 when it
+    is not a number), ``pids`` the ``pid=`` values of the users column (strings; empty when ss may not show the
+    process). Lines with fewer than 4 fields are skipped.
+    """
+    out = []
+    for line in lines or []:
+        line = _s(line)
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        addr, _sep, port = fields[3].rpartition(":")
+        if not _sep:
+            addr, port = fields[3], ""
+        port = _int(port)
+        out.append({"addr": addr, "port": port, "pids": PID_RE.findall(line)})
+    return out
+
+
+def process_tree(main_pid, procs, levels=TREE_LEVELS):
+    """``main_pid`` (a string; '0' or empty: none) and its descendants down to ``levels`` below it, in the order
+    found. ``procs`` is what :func:`parse_ps` returns."""
+    main_pid = "" if main_pid is None else _s(main_pid)
+    if main_pid in ("", "0"):
+        return []
+    pids = [main_pid]
+    for _level in range(levels):
+        parents = list(pids)
+        for proc in procs:
+            if proc["ppid"] in parents and proc["pid"] not in pids:
+                pids.append(proc["pid"])
+    return pids
+
+
+def is_loopback(addr):
+    """Whether a listening address (without port) is loopback: 127.x, [::1] or [::ffff:127.x]."""
+    return bool(LOOPBACK_RE.match(_s(addr)))
+
+
+def _join(listeners):
+    return ", ".join("%s:%s" % (_s(x["addr"]), _s(x["port"])) for x in listeners)
+
+
+def _unit_problems(profile, unit, units_error):
+    if units_error:
+        return ["systemctl --user failed: " + _s(units_error)]
+    if _get(unit, "LoadState", "") != "loaded":
+        return ["unit %s is not installed (%s)" % (_s(profile["unit"]), _s(_get(unit, "LoadState", "?")))]
+    problems = []
+    active = _get(unit, "ActiveState", "unknown")
+    if active != "active":
+        problems.append("unit is %s (%s)" % (_s(active), _s(_get(unit, "SubState", "?"))))
+    if _get(unit, "UnitFileState", "") != "enabled":
+        problems.append("unit is " + _s(_get(unit, "UnitFileState", "") or "not enabled"))
+    return problems
+
+
+def _health(result):
+    """(text, failed) of the profile's ``gateway health --json`` result."""
+    if _get(result, "skipped", False):
+        return "not asked (gateway not running)", False
+    answer = cli_json(_get(result, "stdout", ""))
+    if _get(result, "rc", 1) == 0 and _get(answer, "ok", False):
+        return "ok", False
+    text = (_s(_get(result, "stderr", "")) + " " + _s(_get(result, "msg", ""))).strip()
+    return "FAILED: " + truncate(one_line(text), HEALTH_TEXT_MAX), True
+
+
+def _serve(name, serve_map, tailscale, status_result, serve_result):
+    """(text, problem or None) of the profile's Tailscale Serve handler."""
+    mapping = [m for m in serve_map or [] if _get(m, "name") == name]
+    if not _flag(tailscale):
+        return "skipped (clawdbot_tailscale_serve: false)", None
+    if not mapping:
+        return "not served (serve: false)", None
+    status = cli_json(_get(status_result, "stdout", ""))
+    backend = _get(status, "BackendState", "")
+    if _get(status_result, "rc", 1) != 0 or backend != "Running":
+        reason = backend or truncate(_s(_get(status_result, "stderr", _get(status_result, "msg", "not reachable"))).strip(),
+                                     TAILSCALE_TEXT_MAX)
+        return "DOWN: tailscale " + _s(reason), "tailscale is not running"
+    m = mapping[0]
+    host = re.sub(r"[.]$", "", _s(_get(_get(status, "Self", {}), "DNSName", "")))
+    serve = cli_json(_get(serve_result, "stdout", ""))
+    proxy = ""
+    if _get(_get(_get(serve, "TCP", {}), _s(m["port"]), {}), "HTTPS", False):
+        handlers = _get(_get(_get(serve, "Web", {}), "%s:%s" % (host, _s(m["port"])), {}), "Handlers", {})
+        proxy = _get(_get(handlers, m["path"], {}), "Proxy", "")
+    want = "http://127.0.0.1:" + _s(m["target"])
+    url = "https://" + host + ("" if m["port"] == 443 else ":" + _s(m["port"])) + _s(m["path"])
+    if proxy == want:
+        return url + " -> " + _s(proxy), None
+    return ("WRONG: %s -> %s (want %s)" % (url, _s(proxy or "nothing"), want),
+            "tailscale serve %s%s does not proxy to %s" % (_s(m["port"]), _s(m["path"]), want))
+
+
+def health_report(profiles, units=None, units_error="", health_results=None, ss_lines=None, ps_lines=None,
+                  tailscale=True, tailscale_status=None, tailscale_serve=None, serve_map=None):
+    """One row per profile: ``{name, ok, problems, unit, health, listeners, serve}``.
+
+    ``profiles``: the planned profiles (``name``, ``unit``, ``port``, ``bind``, ``listen_ports``); ``units``:
+    ``systemctl_show`` of their units; ``units_error``: why ``systemctl --user show`` failed ('' when it did not);
+    ``health_results``: the registered results of the ``gateway health --json`` loop (``item.name``; skipped when
+    the unit was not active); ``ss_lines``/``ps_lines``: ``stdout_lines`` of ``ss -Hltnp`` and
+    ``ps -e -o pid=,ppid=``; ``tailscale``: whether Serve is checked at all; ``tailscale_status``/``tailscale_serve``:
+    the registered results of ``tailscale status --json`` and ``tailscale serve status --json``; ``serve_map``: what
+    ``serve_mappings`` returns for the profiles.
+    """
+    units = units if isinstance(units, Mapping) else {}
+    procs = parse_ps(ps_lines)
+    listeners = parse_listeners(ss_lines)
+    rows = []
+    for p in profiles or []:
+        u = _get(units, p["unit"], {})
+        if not isinstance(u, Mapping):
+            u = {}
+        active = _get(u, "ActiveState", "unknown")
+        problems = _unit_problems(p, u, units_error)
+
+        result = next((r for r in health_results or [] if _get(_get(r, "item", {}), "name") == p["name"]), {})
+        health, failed = _health(result)
+        if failed:
+            problems.append("gateway health failed")
+
+        family = process_tree(_get(u, "MainPID", "0"), procs)
+        listen_ports = p.get("listen_ports") or []
+        mine = [x for x in listeners
+                if any(pid in family for pid in x["pids"]) or (not x["pids"] and x["port"] in listen_ports)]
+        exposed = [x for x in mine if not is_loopback(x["addr"])]
+        if active == "active":
+            if p["port"] not in [x["port"] for x in mine]:
+                problems.append("not listening on its port " + _s(p["port"]))
+            if p.get("bind") == "loopback" and exposed:
+                problems.append("listens beyond loopback: " + _join(exposed))
+
+        serve, problem = _serve(p["name"], serve_map, tailscale, tailscale_status, tailscale_serve)
+        if problem:
+            problems.append(problem)
+
+        rows.append({
+            "name": p["name"],
+            "ok": len(problems) == 0,
+            "problems": problems,
+            "unit": "%s: %s (%s), %s, MainPID %s, restarts %s" % (
+                _s(p["unit"]), _s(active), _s(_get(u, "SubState", "?")), _s(_get(u, "UnitFileState", "?")),
+                _s(_get(u, "MainPID", "?")), _s(_get(u, "NRestarts", "?"))),
+            "health": health,
+            "listeners": (_join(sorted(mine, key=lambda x: x["port"])) or "none")
+            + (" (loopback only)" if mine and not exposed else ""),
+            "serve": serve,
+        })
+    return rows
+
+
+def spark_health_row(info, enabled=True, models=None):
+    """``{ok, text}`` of the ``openai_models_info`` result ``info``; ``enabled`` false: Spark is not configured;
+    ``models``: the model ids the gateways are configured with (each must be listed)."""
+    if not _flag(enabled):
+        return {"ok": True, "text": "not configured (spark_provider_base_url is empty)"}
+    listed = _get(info, "models", _MISSING)
+    if _get(info, "failed", False) or not isinstance(listed, list):
+        return {"ok": False, "text": "DOWN: " + truncate(one_line(_get(info, "msg", "no answer")), SPARK_TEXT_MAX)}
+    wanted = list(models or [])
+    # In the configured order (the template's ``difference`` gave a set's order, which varies from run to run).
+    missing = []
+    for model in wanted:
+        if model not in listed and model not in missing:
+            missing.append(model)
+    health = _get(info, "health", {})
+    healthy = _get(health, "ok", True) is not False
+    text = "%s answers; /health %s; models: %s; configured: %s%s" % (
+        _s(_get(info, "base_url", "")), _s(_get(health, "status", "not checked")), ", ".join(_s(x) for x in listed),
+        ", ".join(_s(x) for x in wanted) or "all listed",
+        " (NOT LISTED: %s)" % ", ".join(_s(x) for x in missing) if missing else " (listed)")
+    return {"ok": healthy and not missing, "text": text}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"health_report": health_report, "spark_health_row": spark_health_row}
