@@ -4,7 +4,7 @@ import json
 import time
 
 from helpers import GATEWAY_HOSTS, recap, run_playbook, write_as_user
-from oc import cli_json, config_path, read_config, start_times, unit_show
+from oc import cli_json, config_path, read_config, start_times, state_dir, unit_path, unit_show
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -84,3 +84,48 @@ def test_port_change_takes_effect_and_keeps_user_keys(host):
         time.sleep(1)
     assert unit_show(host, "ops", "ActiveState")["ActiveState"] == "active"
     assert "127.0.0.1:18790 " in host.run("ss -Hltn").stdout
+
+
+def _profiles(ops_port):
+    return {"clawdbot_profiles": [
+        {"name": "personal", "port": 18789,
+         "telegram": {"bot_token": "123456789:AAtest-telegram-bot-token-personal-0001", "allow_from": ["42"]}},
+        {"name": "ops", "port": ops_port}]}
+
+
+def test_a_restart_left_pending_by_an_interrupted_run_happens_on_the_next_run(host):
+    """A run that stopped between writing a change and restarting the gateway leaves the marker behind; the next run
+    restarts that gateway (and only it) although its config and unit already look right, then clears the marker."""
+    marker = "%s/.homelab-clawdbot-restart-pending" % state_dir(host, "ops")
+    write_as_user(host, marker, "{}\n")
+    before = start_times(host)
+    rc, out = run_playbook(SITE)
+    assert rc == 0, out[-4000:]
+    after = start_times(host)
+    assert after["ops"] != before["ops"] and after["personal"] == before["personal"]
+    assert not host.file(marker).exists
+    out, doc = cli_json(host, "ops", "gateway", "health", "--json")
+    assert out.rc == 0 and doc["ok"] is True
+
+
+def test_a_change_that_does_not_come_up_is_rolled_back_config_and_unit(host):
+    """ops moves to a port something else already holds: the gateway cannot come up, so its previous config and unit
+    are put back and started, the run fails with a report, and ops serves on its old port again."""
+    cfg_md5 = host.file(config_path(host, "ops")).md5sum
+    unit_md5 = host.file(unit_path(host, "ops")).md5sum
+    blocker = host.run("nohup python3 -m http.server 18797 --bind 127.0.0.1 >/dev/null 2>&1 & echo $!").stdout.strip()
+    try:
+        time.sleep(1)
+        rc, out = run_playbook(SITE, "-e", json.dumps(dict(_profiles(18797), profiles_health_timeout=60)))
+        flat = " ".join(out.split())
+        assert rc != 0, out[-4000:]
+        assert "Profile ops (openclaw-gateway-ops.service, openclaw 2026.9.6) did not pass `gateway health`" in flat, out[-4000:]
+        assert "Rolled it back to its previous config and unit (openclaw 2026.9.6): healthy again." in flat, out[-4000:]
+    finally:
+        host.run("kill %s" % blocker)
+    assert host.file(config_path(host, "ops")).md5sum == cfg_md5
+    assert host.file(unit_path(host, "ops")).md5sum == unit_md5
+    assert read_config(host, "ops")["gateway"]["port"] == 18790
+    assert unit_show(host, "ops", "ActiveState")["ActiveState"] == "active"
+    assert "127.0.0.1:18790 " in host.run("ss -Hltn").stdout
+    assert not host.file("%s/.homelab-clawdbot-restart-pending" % state_dir(host, "ops")).exists
