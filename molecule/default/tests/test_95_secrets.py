@@ -3,8 +3,9 @@
 Every kind of secret the collection handles is set at once: explicit gateway tokens, a gateway password, the
 Telegram bot token and the Spark key (scenario), an npm registry _authToken, and a Tailscale auth key (used because
 the node is logged out first). site.yml, approve-pairing.yml and health.yml then run with -vvv and with
---check --diff (backup.yml and restore.yml are scanned in the clawdbot scenario until they support openclaw); every line they print, every file any local account can read, every file under ~/.openclaw*
-with a read bit for others, and the 0600 units are searched for each secret.
+--check --diff (backup.yml and restore.yml are scanned in the clawdbot scenario until they support openclaw);
+every line they print, every file any local account can read, every file under ~/.openclaw* with a read bit for
+others, and the 0600 units are searched for each secret.
 Runs last: it leaves the gateways on these secrets.
 """
 import json
