@@ -86,9 +86,12 @@ printf '{"gateway":{"mode":"local","port":19999,"bind":"loopback","auth":{"mode"
 env "${upper}_STATE_DIR=$d/state" "${upper}_CONFIG_PATH=$d/state/$flavour.json" "${upper}_SKIP_CHANNELS=1" \
   "$d/node_modules/.bin/$flavour" gateway --port 19999 > "$d/gw.log" 2>&1 &
 gw=$!
-for _ in $(seq 1 180); do curl -fsS -o /dev/null http://127.0.0.1:19999/healthz 2>/dev/null && break; sleep 1; done
+ok=1
+for _ in $(seq 1 180); do curl -fsS -o /dev/null http://127.0.0.1:19999/healthz 2>/dev/null && { ok=0; break; }; sleep 1; done
 kill "$gw"; wait "$gw" 2>/dev/null || true
+[ "$ok" = 0 ] || { tail -20 "$d/gw.log" >&2; echo "the manual gateway never answered /healthz" >&2; }
 rm -rf "$d"
+exit "$ok"
 SH
 }
 timeit "manual npm install + first gateway start" "$OUT/manual-install.log" manual_install

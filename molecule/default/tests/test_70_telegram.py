@@ -60,10 +60,14 @@ def test_token_not_in_the_gateway_environment(host):
     assert env.rc == 0 and SECRET not in env.stdout
 
 
-def test_health_shows_the_channel_configured(host):
+def test_health_shows_the_channel_enabled(host):
+    """The gateway knows the channel (enabled, long polling). Whether openclaw reads the token from
+    the tokenFile is not observable here: with OPENCLAW_SKIP_CHANNELS=1 (offline CI) the gateway never starts the
+    channel, so it reports tokenSource "none" and configured false whatever the token source is."""
     out, health = cli_json(host, "personal", "gateway", "health", "--json")
     assert out.rc == 0, out.stderr
-    assert health["channels"]["telegram"]["configured"] is True, health["channels"]
+    tg = health["channels"]["telegram"]
+    assert tg["enabled"] is True and tg["mode"] == "polling" and tg["running"] is False, tg
 
 
 def test_gateway_does_not_rewrite_the_config_on_restart(host):
