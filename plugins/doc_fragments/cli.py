@@ -25,7 +25,9 @@ options:
         systemd unit named in messages (C(openclaw-gateway[-<profile>].service) or
         C(clawdbot-gateway[-<profile>].service)) and how the pairing modules read their data.
       - Defaults to the flavour named by the file name of O(binary) when O(binary) is given (a name containing
-        C(openclaw) or C(clawdbot); any other name means V(openclaw)), else to V(openclaw). Set it when the binary
+        C(openclaw) or C(clawdbot); any other name means V(openclaw)). Without O(binary), to the product whose CLI
+        the user has in the default place (C(~/.openclaw/bin/openclaw) first, then C(~/.clawdbot/bin/clawdbot)),
+        else V(openclaw). Set it when the binary
         has another name; when it contradicts the binary's name, the module warns and uses O(flavour).
     type: str
     choices: [openclaw, clawdbot]

@@ -154,13 +154,19 @@ def named_flavour(binary):
     return None
 
 
-def resolve_flavour(flavour=None, binary=None):
-    """The explicit ``flavour``, else the one of the binary's file name, else flavours.DEFAULT_FLAVOUR."""
+def resolve_flavour(flavour=None, binary=None, home=None):
+    """The explicit ``flavour``, else the one of the binary's file name, else the product whose CLI the user has
+    (``home``: the default product first, so a host with both keeps the default), else flavours.DEFAULT_FLAVOUR."""
     if flavour:
         flavours.get_flavour(flavour)  # FlavourError for an unknown name
         return flavour
     if binary:
         return flavours.flavour_of_binary(binary)
+    if home:
+        names = [flavours.DEFAULT_FLAVOUR] + [n for n in flavours.FLAVOUR_NAMES if n != flavours.DEFAULT_FLAVOUR]
+        for name in names:
+            if os.path.exists(default_binary(name, home)):
+                return name
     return flavours.DEFAULT_FLAVOUR
 
 
@@ -184,7 +190,7 @@ class ClawdbotCLI(object):
         self.extra_env = dict(extra_env or {})
         self.pw = self._passwd()
         self.home = self.pw.pw_dir
-        self.flavour = resolve_flavour(flavour, binary)
+        self.flavour = resolve_flavour(flavour, binary, self.home)
         self.definition = flavours.get_flavour(self.flavour)
         self.env_prefix = self.definition["env_prefix"]
         self.binary = binary or default_binary(self.flavour, self.home)

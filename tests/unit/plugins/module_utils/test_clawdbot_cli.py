@@ -244,3 +244,17 @@ def test_run_json_text_fallback(tmp_path):
         "text": "Approved 8281c111 (da149e4f)"}
     with pytest.raises(CLIError):
         cli.run_json(["devices", "approve", "da149e4f"])
+
+
+def test_resolve_flavour_follows_the_cli_the_user_has(tmp_path):
+    from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli import resolve_flavour
+    home = str(tmp_path)
+    assert resolve_flavour(home=home) == "openclaw"  # nothing installed: the default product
+    (tmp_path / ".clawdbot" / "bin").mkdir(parents=True)
+    (tmp_path / ".clawdbot" / "bin" / "clawdbot").write_text("")
+    assert resolve_flavour(home=home) == "clawdbot"  # a legacy host without the flavour option
+    (tmp_path / ".openclaw" / "bin").mkdir(parents=True)
+    (tmp_path / ".openclaw" / "bin" / "openclaw").write_text("")
+    assert resolve_flavour(home=home) == "openclaw"  # both: the default product first
+    assert resolve_flavour("clawdbot", home=home) == "clawdbot"
+    assert resolve_flavour(binary="/x/clawdbot", home=home) == "clawdbot"
