@@ -99,8 +99,11 @@ def test_running_gateways_are_rolled_out_one_at_a_time(host):
     try:
         rc, out = run_playbook(SITE, "-e", json.dumps(extra))
         assert rc == 0, out[-4000:]
-        steps = [out.index("(Re)start the gateway (personal)"), out.index("Wait for `gateway health` (personal)"),
-                 out.index("(Re)start the gateway (ops)"), out.index("Wait for `gateway health` (ops)")]
+        # a unit change is written with the gateway stopped, then it is started and must be healthy (rollout.yml)
+        steps = [out.index("Stop the gateway before its config or unit changes (personal)"),
+                 out.index("Start the gateway (personal)"), out.index("Wait for `gateway health` (personal)"),
+                 out.index("Stop the gateway before its config or unit changes (ops)"),
+                 out.index("Start the gateway (ops)"), out.index("Wait for `gateway health` (ops)")]
         assert steps == sorted(steps), "personal must be restarted and healthy before ops is touched"
         after = main_pids(host)
         assert all(after[n] != pids[n] for n in PROFILES)
