@@ -147,11 +147,7 @@ def parse_json_output(stdout):
 
 def named_flavour(binary):
     """The flavour whose binary name the file name of ``binary`` contains, or None (no default applied)."""
-    name = os.path.basename(binary or "")
-    for flavour in flavours.FLAVOUR_NAMES:
-        if flavours.get_flavour(flavour)["binary"] in name:
-            return flavour
-    return None
+    return flavours.flavour_of_binary(binary, default=None)
 
 
 def resolve_flavour(flavour=None, binary=None, home=None):

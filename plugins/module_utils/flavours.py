@@ -144,13 +144,14 @@ def get_flavour(package=None):
     return copy.deepcopy(_FLAVOURS[flavour_name(package)])
 
 
-def flavour_of_binary(binary):
-    """The flavour a CLI path belongs to, from its file name (modules get a binary, not a package)."""
+def flavour_of_binary(binary, default=DEFAULT_FLAVOUR):
+    """The flavour whose binary name the file name of ``binary`` contains (modules get a binary, not a package),
+    else ``default``."""
     name = (binary or "").rsplit("/", 1)[-1]
-    for flavour in ("openclaw", "clawdbot"):
-        if flavour in name:
+    for flavour in FLAVOUR_NAMES:
+        if _FLAVOURS[flavour]["binary"] in name:
             return flavour
-    return DEFAULT_FLAVOUR
+    return default
 
 
 def state_dir(flavour, home, profile=None):
