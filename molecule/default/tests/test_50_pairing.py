@@ -62,15 +62,6 @@ def new_request(host, profile, known):
     raise AssertionError("the TUI did not create a pending request on %s" % profile)
 
 
-def connected(host, name):
-    for _attempt in range(30):
-        log = host.run("tr -d '\\033' < /tmp/%s/typescript" % name).stdout
-        if "gateway connected" in log:
-            return True
-        time.sleep(2)
-    return False
-
-
 def test_auto_approve_local_off_is_hot_reloaded_without_a_restart(host, strict):
     for profile in PROFILES:
         assert read_config(host, profile)["gateway"]["nodes"]["pairing"]["autoApproveLocal"] is False
