@@ -107,9 +107,11 @@ def parse_listeners(lines):
 
     ``addr`` is the local address without its port (``127.0.0.1``, ``[::1]``, ``*``), ``port`` an int (0 when it
     is not a number), ``pids`` the ``pid=`` values of the users column (strings; empty when ss may not show the
-    process). Lines with fewer than 4 fields are skipped.
+    process). Lines with fewer than 4 fields are skipped. The same socket listed twice (``ss`` run as each gateway
+    user, which sees only its own processes) is one listener with the pids of both lines.
     """
     out = []
+    seen = {}
     for line in lines or []:
         line = _s(line)
         fields = line.split()
@@ -119,7 +121,13 @@ def parse_listeners(lines):
         if not _sep:
             addr, port = fields[3], ""
         port = _int(port)
-        out.append({"addr": addr, "port": port, "pids": PID_RE.findall(line)})
+        pids = PID_RE.findall(line)
+        if (addr, port) in seen:
+            known = seen[(addr, port)]["pids"]
+            known.extend(x for x in pids if x not in known)
+            continue
+        seen[(addr, port)] = {"addr": addr, "port": port, "pids": pids}
+        out.append(seen[(addr, port)])
     return out
 
 

@@ -35,8 +35,9 @@ KNOWN_KEYS = {
     "name", "port", "bind", "auth_mode", "token", "password", "allow_tailscale", "trusted_proxies",
     "tailscale_mode", "allow_funnel", "workspace", "browser", "browser_control_port", "environment",
     "settings", "serve", "serve_port", "serve_path", "funnel", "spark", "telegram", "auto_approve_local",
-    "owner_allow_from",
+    "owner_allow_from", "user",
 }
+USER_RE = re.compile(r"^[a-z_][a-z0-9_-]*[$]?$")
 
 
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -237,7 +238,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
         settings={}, state_prefix=".clawdbot", unit_prefix="clawdbot-gateway", config_name="clawdbot.json",
         workspace="{home}/clawd-{profile}", env_prefix="CLAWDBOT", global_environment=None,
         global_environment_var="profiles_environment", reserved_dirs=None, browser_port_configurable=True,
-        auto_approve_local=True, retired_keys=(),
+        auto_approve_local=True, retired_keys=(), user=None, accounts=None,
     )
     d.update(defaults or {})
     errors = []
@@ -248,6 +249,17 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
     if d["global_environment"]:
         errors.extend(environment_errors(d["global_environment"], d["global_environment_var"], d["env_prefix"]))
     home = posixpath.normpath(home) if isinstance(home, str) and home.startswith("/") else home
+    accounts = d["accounts"] if isinstance(d["accounts"], dict) else {}
+
+    def account(user):
+        """(home, uid) of a gateway user: ``home`` for the default user, else its passwd entry or /home/<user>."""
+        entry = accounts.get(user)
+        if user == d["user"] or d["user"] is None:
+            return home, (entry[1] if entry else None)
+        if entry:
+            return posixpath.normpath(entry[4]), entry[1]
+        return "/home/%s" % user, None
+
     seen_names = {}
     seen_ports = {}
     for idx, raw in enumerate(profiles):
@@ -279,6 +291,14 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             seen_ports[port] = label
 
         p = dict(name=name, port=port, index=idx, label=label)
+        # A profile may run as its own Unix account (its own trust zone); the default is the one gateway user.
+        user = raw.get("user", d["user"])
+        if "user" in raw and (not isinstance(user, str) or not USER_RE.match(user) or user == "root"):
+            errors.append("%s.user %r must be a non-root user name (lower-case letters, digits, '_' or '-')" % (label, user))
+            user = d["user"]
+        p["user"] = user
+        phome, p["uid"] = account(user)
+        p["home"] = phome
         for key in ("bind", "auth_mode", "allow_tailscale", "tailscale_mode", "allow_funnel", "browser"):
             p[key] = raw.get(key, d[key])
         p["trusted_proxies"] = raw.get("trusted_proxies", d["trusted_proxies"])
@@ -346,15 +366,15 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
                 p["_tg_token"] = tg.get("bot_token")
 
         if name:
-            p["state_dir"] = "%s/%s-%s" % (home, d["state_prefix"], name)
+            p["state_dir"] = "%s/%s-%s" % (phome, d["state_prefix"], name)
             p["config_path"] = "%s/%s" % (p["state_dir"], d["config_name"])
             p["unit"] = "%s-%s.service" % (d["unit_prefix"], name)
             p["marker"] = "%s/%s" % (p["state_dir"], RESTART_MARKER)
         ws = raw.get("workspace")
         if ws is None:
-            ws = d["workspace"].format(home=home, profile=name, state_dir=p["state_dir"]) if name else None
+            ws = d["workspace"].format(home=phome, profile=name, state_dir=p["state_dir"]) if name else None
         elif isinstance(ws, str) and ws.startswith("~/"):
-            ws = home + ws[1:]
+            ws = phome + ws[1:]
         if ws is not None and (not isinstance(ws, str) or not ws.startswith("/")):
             errors.append("%s.workspace %r must be an absolute path or start with ~/" % (label, ws))
         elif ws is not None and has_control(ws):
@@ -363,9 +383,9 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             if has_dot_segment(ws):
                 errors.append("%s.workspace %r must not contain . or .. segments" % (label, ws))
             ws = posixpath.normpath(ws)
-            if not ws.startswith(home.rstrip("/") + "/"):
+            if not ws.startswith(phome.rstrip("/") + "/"):
                 errors.append("%s.workspace %s must be a directory inside the gateway user's home %s (the role makes it"
-                              " 0700 and gives it to that user)" % (label, ws, home))
+                              " 0700 and gives it to that user)" % (label, ws, phome))
         p["workspace"] = ws
 
         explicit = raw.get("browser_control_port")
@@ -383,8 +403,9 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
 
     # Every profile's state root and workspace are its own: no path equal to, inside or around another one (or the
     # home, the CLI prefix and the unit directory: reserved_dirs).
-    reserved = [(posixpath.normpath(x if x.startswith("/") else "%s/%s" % (home, x)), "a directory the role manages")
-                for x in (d["reserved_dirs"] or []) if isinstance(x, str)]
+    homes = sorted(set([home] + [p["home"] for p in planned]))
+    reserved = sorted(set((posixpath.normpath(x if x.startswith("/") else "%s/%s" % (h, x)), "a directory the role manages")
+                          for x in (d["reserved_dirs"] or []) if isinstance(x, str) for h in homes))
     owned = []
     for p in planned:
         if p.get("state_dir"):
@@ -393,7 +414,7 @@ def profiles_plan(profiles, home, defaults=None, var="profiles_list"):
             owned.append((p["workspace"], "%s workspace" % p["label"], p))
     for p in planned:
         ws = p.get("workspace")
-        if not ws or not ws.startswith("/") or not ws.startswith(home.rstrip("/") + "/"):
+        if not ws or not ws.startswith("/") or not ws.startswith(p["home"].rstrip("/") + "/"):
             continue
         for path, desc, other in owned:
             if other is p and desc.endswith("workspace"):
@@ -587,6 +608,36 @@ def unit_version(text, default="?"):
     return m.group(1) if m else default
 
 
+def gateway_users(profiles, default_user):
+    """The gateway users of a profiles list, in the order they first appear: ``[{user, profiles: [entries]}]``.
+
+    A profile's own ``user`` wins over ``default_user`` (clawdbot_user). playbooks/site.yml installs the CLI, turns on
+    lingering and converges the profiles once per user; entries that are not mappings stay with the default user
+    (the plan reports them).
+    """
+    groups = []
+    by_user = {}
+    for raw in profiles or []:
+        user = raw.get("user", default_user) if isinstance(raw, dict) else default_user
+        if not isinstance(user, str):
+            user = default_user
+        if user not in by_user:
+            by_user[user] = {"user": user, "profiles": []}
+            groups.append(by_user[user])
+        by_user[user]["profiles"].append(raw)
+    return groups
+
+
+def unit_paths(profiles, default_user, unit_prefix):
+    """``~<user>/.config/systemd/user/<unit_prefix>-<name>.service`` of each profile, as its own user (else default_user)."""
+    out = []
+    for raw in profiles or []:
+        if isinstance(raw, dict) and raw.get("name"):
+            user = raw.get("user") if isinstance(raw.get("user"), str) else default_user
+            out.append("~%s/.config/systemd/user/%s-%s.service" % (user, unit_prefix, raw["name"]))
+    return out
+
+
 def profiles_or_default(profiles=None):
     """The profiles list of the inventory (clawdbot_profiles), or the runbook's default personal/ops layout."""
     if profiles is None or profiles == "":
@@ -683,4 +734,5 @@ class FilterModule(object):
         return {"profiles_plan": profiles_plan, "serve_mappings": serve_mappings,
                 "profile_selection_errors": profile_selection_errors,
                 "profiles_or_default": profiles_or_default, "unit_environment": unit_environment, "systemd_env": systemd_env,
-                "managed_settings": managed_settings, "unit_version": unit_version}
+                "managed_settings": managed_settings, "unit_version": unit_version,
+                "gateway_users": gateway_users, "unit_paths": unit_paths}

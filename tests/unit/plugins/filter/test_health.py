@@ -452,3 +452,11 @@ def test_spark_down_text_is_truncated_to_200():
     row = spark_health_row({"failed": True, "msg": msg}, models=[])
     assert row["text"] == "DOWN: " + msg[:197].rsplit(" ", 1)[0] + "..."
     assert len(row["text"]) <= len("DOWN: ") + 200
+
+
+def test_parse_listeners_merges_the_same_socket_seen_by_two_users():
+    # ss as each gateway user: the own process shows its pid, another user's socket comes without one.
+    as_user = ['LISTEN 0 511 127.0.0.1:18789 0.0.0.0:* users:(("node",pid=901,fd=22))', "LISTEN 0 511 127.0.0.1:18795 0.0.0.0:*"]
+    as_lab = ["LISTEN 0 511 127.0.0.1:18789 0.0.0.0:*", 'LISTEN 0 511 127.0.0.1:18795 0.0.0.0:* users:(("node",pid=955,fd=20))']
+    assert parse_listeners(as_user + as_lab) == [{"addr": "127.0.0.1", "port": 18789, "pids": ["901"]},
+                                                 {"addr": "127.0.0.1", "port": 18795, "pids": ["955"]}]
