@@ -61,8 +61,14 @@ def lab(host):
     rc, out = run_playbook(SITE, "-e", with_lab())
     assert rc == 0, out[-4000:]
     yield {"before": before, "converge": out}
-    host.run("pkill -f 'openclaw tui' ; runuser -u lab -- env XDG_RUNTIME_DIR=/run/user/%d systemctl --user disable --now %s;"
-             " loginctl disable-linger lab; sleep 1; pkill -u lab; sleep 1; userdel -r lab" % (host.user("lab").uid, LAB_UNIT))
+    # Remove lab again (the later tests check the scenario's two profiles). '[o]' keeps pkill off its own shell.
+    uid = host.user("lab").uid
+    host.run("pkill -f '[o]penclaw tui'")
+    stop = host.run("runuser -u lab -- env XDG_RUNTIME_DIR=/run/user/%d systemctl --user disable --now %s" % (uid, LAB_UNIT))
+    assert stop.rc == 0, stop.stderr
+    gone = host.run("loginctl disable-linger lab; for i in $(seq 1 60); do pkill -u lab; pgrep -u lab >/dev/null || break; sleep 1;"
+                    " done; userdel -r lab")
+    assert gone.rc == 0 and not host.user("lab").exists, gone.stderr
     rc, out = run_playbook(SITE)
     assert rc == 0, out[-4000:]
 
@@ -136,7 +142,7 @@ def test_approve_pairing_approves_a_real_request_on_labs_store(host, lab):
     after = lab_devices()
     assert request["requestId"] not in [r["requestId"] for r in after["pending"]]
     assert request["deviceId"] in [d["deviceId"] for d in after["paired"]], after
-    host.run("pkill -f 'openclaw tui'")
+    host.run("pkill -f '[o]penclaw tui'")
 
 
 def test_a_root_user_is_refused_before_anything_changes(host, lab):
