@@ -158,7 +158,7 @@ for i in $(seq 1 "$RUNS"); do
   pending "b-$i-$$"
   timeit "manual CLI (list + approve)" "$OUT/manual-$i.log" manual
 done
-ssh_demo "sudo pkill -f ' tui --url' || true"
+ssh_demo "sudo pkill -f '[ ]tui --url' || true"  # '[ ]': pkill must not match its own shell
 playbook playbooks/site.yml > "$OUT/restore.log" 2>&1 || { tail -30 "$OUT/restore.log"; die "loopback re-converge failed"; }
 
 stage "bench: results (seconds; medians of the runs; ratio = median / floor median)"
