@@ -4,8 +4,8 @@ The scenario's profiles plus `lab` (port 18989, user `lab`, local devices not au
 site.yml: lab gets its own account, CLI install, lingering, state root and gateway in its own user manager. The
 tests check what the isolation is for (neither user can read the other's config and token), that the runbook's
 user and its running gateways are left alone, that health.yml and approve-pairing.yml run lab's commands as lab
-(a real pending TUI device on lab's store is approved), a re-run is a no-op and a bad user is refused before
-anything changes. The fixture removes lab again and re-converges the scenario's layout for the later tests.
+(a real pending TUI device on lab's store is approved), backup.yml and restore.yml refuse lab, a re-run is a
+no-op and a bad user is refused before anything changes. The fixture removes lab again and re-converges the scenario's layout for the later tests.
 """
 import json
 import os
@@ -118,6 +118,16 @@ def test_health_reports_lab_as_its_own_user(host, lab):
     rc, out = run_playbook("playbooks/health.yml", "-e", with_lab())
     assert rc == 0, out[-4000:]
     assert "lab: OK" in out and "127.0.0.1:18989 (loopback only)" in out, out[-3000:]
+
+
+def test_backup_and_restore_refuse_lab_before_anything_changes(host, lab):
+    # Both are written for one gateway user (issue 15 rewrites them); they must say so instead of archiving the
+    # wrong home or restoring into it.
+    for playbook, extra in (("playbooks/backup.yml", []), ("playbooks/restore.yml", ["-e", "archive=/nonexistent.tar.gz"])):
+        rc, out = run_playbook(playbook, "-e", with_lab(), "-e", "profile=lab", *extra)
+        assert rc != 0, out[-3000:]
+        assert "handles the profiles of clawdbot_user (user) only; lab" in " ".join(out.split()), out[-3000:]
+        assert recap(out)["changed"] == 0
 
 
 def test_approve_pairing_approves_a_real_request_on_labs_store(host, lab):
