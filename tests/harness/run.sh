@@ -70,11 +70,24 @@ run_molecule() {
   export HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
   export HOMELAB_CLAWDBOT_NODE24_TARBALL="$(NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
   export HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")"
-  local scenario
+  local scenario log rc
   for scenario in "${scenarios[@]}"; do
     stage "molecule: scenario $scenario (molecule test)"
-    (cd "$REPO_ROOT" && molecule test -s "$scenario")
+    log=$(mktemp "${TMPDIR:-/tmp}/molecule-$scenario.XXXXXX.log")
+    rc=0
+    (cd "$REPO_ROOT" && molecule test -s "$scenario") 2>&1 | tee "$log" || rc=$?
+    [ "$rc" = 0 ] || { failure_summary "$scenario" "$log"; rm -f "$log"; return "$rc"; }
+    rm -f "$log"
   done
+}
+
+# A failed scenario ends with molecule's own recap, which names no test: repeat pytest's failures and the failed
+# tasks at the very end, where a CI log's tail shows them.
+failure_summary() {
+  local scenario=$1 log=$2
+  stage "molecule: scenario $scenario FAILED; the failures, from its log"
+  sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*│[[:space:]]?//' "$log" |
+    grep -E '^(FAILED|ERROR) tests/|^E  +|^fatal: |^failed: |[0-9]+ (passed|failed)' | tail -n 60 || true
 }
 
 case "$what" in
