@@ -145,6 +145,39 @@ def parse_json_output(stdout):
     raise ValueError("no JSON value found in the CLI output")
 
 
+def validator_issues(stdout):
+    """The issues of a ``config validate --json`` result as one line ("path: message; ..."), or ''."""
+    try:
+        doc = json.loads((stdout or "").strip())
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    issues = ["%s: %s" % (i.get("path", "?"), i.get("message", "")) for i in doc.get("issues") or [] if isinstance(i, dict)]
+    if issues:
+        return "; ".join(issues)
+    error = doc.get("error")
+    return error.get("message", "") if isinstance(error, dict) else ""
+
+
+def validator_json_error(stdout, candidate):
+    """Why a ``config validate --json`` result (exit code 0) does not accept ``candidate``, or '' when it does.
+
+    The validator must say ``valid: true`` and name the candidate file: a candidate at a canonical config path is
+    swapped for the live file (contract 2.2), so a result about another file proves nothing."""
+    try:
+        doc = json.loads((stdout or "").strip())
+    except ValueError:
+        return "the validator printed no JSON: %s" % ((stdout or "").strip()[:200] or "(nothing)")
+    if not isinstance(doc, dict) or doc.get("valid") is not True:
+        return validator_issues(stdout) or "the validator did not report valid: true"
+    checked = doc.get("path")
+    if not isinstance(checked, str) or os.path.realpath(checked) != os.path.realpath(candidate):
+        return ("the validator checked %s instead of the candidate %s (a candidate at a canonical config path is"
+                " swapped for the live file)" % (checked, candidate))
+    return ""
+
+
 def named_flavour(binary):
     """The flavour whose binary name the file name of ``binary`` contains, or None (no default applied)."""
     return flavours.flavour_of_binary(binary, default=None)

@@ -285,6 +285,7 @@ from secrets import token_hex
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli import validator_issues, validator_json_error
 from ansible_collections.homelab.clawdbot.plugins.module_utils.json5_lite import loads as json5_loads
 
 MASK = "********"
@@ -440,21 +441,6 @@ def mask(obj, secret_keys, secret_strings):
 
 def dump(obj):
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
-
-
-def validator_issues(stdout):
-    """The issues of a `config validate --json` result as one line ("path: message; ..."), or ''."""
-    try:
-        doc = json.loads((stdout or "").strip())
-    except ValueError:
-        return ""
-    if not isinstance(doc, dict):
-        return ""
-    issues = ["%s: %s" % (i.get("path", "?"), i.get("message", "")) for i in doc.get("issues") or [] if isinstance(i, dict)]
-    if issues:
-        return "; ".join(issues)
-    error = doc.get("error")
-    return error.get("message", "") if isinstance(error, dict) else ""
 
 
 def summarize_stderr(stderr, stdout=""):
@@ -623,17 +609,8 @@ class GatewayConfig(object):
     @staticmethod
     def check_validator_json(out, tmp, err):
         """(rc, message): a JSON validator must say valid and name the candidate, not another file."""
-        try:
-            doc = json.loads(out.strip())
-        except ValueError:
-            return 1, "the validator printed no JSON: %s" % (out.strip()[:200] or err.strip()[:200])
-        if not isinstance(doc, dict) or doc.get("valid") is not True:
-            return 1, validator_issues(out) or "the validator did not report valid: true"
-        checked = doc.get("path")
-        if not isinstance(checked, str) or os.path.realpath(checked) != os.path.realpath(tmp):
-            return 1, ("the validator checked %s instead of the candidate %s (a candidate at a canonical config path is"
-                       " swapped for the live file)" % (checked, tmp))
-        return 0, err
+        error = validator_json_error(out, tmp)
+        return (1, error) if error else (0, err)
 
     def redact(self, text):
         return mask_text(text or "", self.secret_strings) if self.secret_strings else (text or "")
