@@ -51,6 +51,11 @@ _FLAVOURS = {
         validate_args=["config", "validate", "--json"],
         validate_json=True,
         health_args=["gateway", "health", "--json"],
+        # backup.yml / restore.yml go through upstream's own archives: `backup create` snapshots the SQLite stores
+        # consistently while the gateway runs, `backup restore` verifies an archive and unpacks it into a fresh
+        # staging directory only (issue 15; measured on 2026.9.6, docs/operations.md).
+        backup_args=["backup", "create", "--verify", "--json"],
+        restore_args=["backup", "restore", "--json"],
         # Keys the schema no longer accepts (contract 2.1, 10.5): never written, refused in settings.
         retired_keys=["gateway.tailscale.resetOnExit", "gateway.controlUi.allowInsecureAuth", "gateway.token",
                       "browser.controlUrl", "meta.lastTouchedAt"],
@@ -103,6 +108,9 @@ _FLAVOURS = {
         validate_args=["config", "get", "gateway.mode"],
         validate_json=False,
         health_args=["gateway", "health", "--json"],
+        # No backup command: backup.yml archives the state items itself, with the gateway stopped.
+        backup_args=None,
+        restore_args=None,
         retired_keys=[],
         browser_port_configurable=True,
         # Every config change restarts a clawdbot gateway (the role restarts it, as it always did).

@@ -11,8 +11,8 @@ import time
 import uuid
 
 import pytest
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, recap, run_module, run_playbook, user_cmd, write_as_user
-from oc import cli_json, cli_path, read_config, start_times, state_dir, unit_name
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, recap, run_module, run_playbook
+from oc import cli_json, cli_path, read_config, seed_dm_request, start_times
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -110,36 +110,8 @@ def test_nothing_pending_is_reported_and_succeeds(host, strict):
     assert "nothing to approve" in " ".join(out.split()), out[-4000:]
 
 
-def _seed_dm_request(host, profile, code, sender):
-    """Stop the gateway, write upstream's legacy pending-request store and let `doctor --fix` import it into SQLite
-    (the way a migrated host gets it; contract 5 and 1.5: doctor never runs against the running service)."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    store = {"version": 1, "requests": [{"id": sender, "code": code, "createdAt": now, "lastSeenAt": now,
-                                         "meta": {"username": "probeuser", "firstName": "Probe"}}]}
-    cfg = host.file("%s/openclaw.json" % state_dir(host, profile)).content_string
-    assert user_cmd(host, "systemctl --user stop %s" % unit_name(profile)).rc == 0
-    try:
-        host.run("install -d -m 0700 -o %s -g %s %s/credentials" % (GATEWAY_USER, GATEWAY_USER, state_dir(host, profile)))
-        write_as_user(host, "%s/credentials/telegram-pairing.json" % state_dir(host, profile), json.dumps(store))
-        doc = user_cmd(host, "cd && OPENCLAW_SERVICE_REPAIR_POLICY=external %s --profile %s doctor --fix --non-interactive"
-                       % (cli_path(host), profile))
-        assert doc.rc == 0, doc.stdout[-2000:] + doc.stderr[-2000:]
-    finally:
-        # doctor's own config edits are not what this test is about: the managed config goes back as it was
-        write_as_user(host, "%s/openclaw.json" % state_dir(host, profile), cfg)
-        host.run("rm -f %s/openclaw.json.bak*" % state_dir(host, profile))
-        assert user_cmd(host, "systemctl --user start %s" % unit_name(profile)).rc == 0
-    for _attempt in range(60):
-        out, doc = cli_json(host, profile, "gateway", "health", "--json")
-        if out.rc == 0 and doc and doc.get("ok"):
-            break
-        time.sleep(3)
-    out, doc = cli_json(host, profile, "pairing", "list", "telegram", "--json")
-    assert [r["code"] for r in doc["requests"]] == [code], out.stdout
-
-
 def test_dm_code_approved_by_playbook_through_the_cli(host):
-    _seed_dm_request(host, "personal", "ABCD2345", "123456789")
+    seed_dm_request(host, "personal", "ABCD2345", "123456789")
     rc, out = run_playbook(APPROVE, "-e", "profile=personal", "-e", "channel=telegram", "-e", "code=abcd2345")
     assert rc == 0, out[-4000:]
     assert recap(out)["changed"] == 1
