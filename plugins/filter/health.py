@@ -180,6 +180,26 @@ def _health(result):
     return "FAILED: " + truncate(one_line(text), HEALTH_TEXT_MAX), True
 
 
+def _ready(result):
+    """(text, failed) of the profile's ``GET /readyz`` (a registered ``uri`` result; openclaw only).
+
+    openclaw answers 200 ``{"ready": true, ...}`` once startup is complete and every channel passes, and 503
+    ``{"ready": false, "failing": [...]}`` otherwise (contract 6)."""
+    if not result or _get(result, "skipped", False):
+        return "not asked (gateway not running)" if result else "not checked", False
+    status = _get(result, "status", -1)
+    body = _get(result, "json", None)
+    if not isinstance(body, Mapping):
+        body = cli_json(_get(result, "content", "")) or {}
+    if status == 200 and _get(body, "ready", False) is True:
+        return "ready", False
+    failing = [_s(x) for x in _get(body, "failing", []) or []] if isinstance(_get(body, "failing", []), list) else []
+    if status in (200, 503) and body:
+        return "NOT READY (HTTP %s%s)" % (_s(status), "; failing: " + ", ".join(failing) if failing else ""), True
+    text = one_line(_s(_get(result, "msg", "")) or "no answer")
+    return "NO ANSWER (HTTP %s: %s)" % (_s(status), truncate(text, HEALTH_TEXT_MAX)), True
+
+
 def _serve(name, serve_map, tailscale, status_result, serve_result):
     """(text, problem or None) of the profile's Tailscale Serve handler."""
     mapping = [m for m in serve_map or [] if _get(m, "name") == name]
@@ -209,8 +229,8 @@ def _serve(name, serve_map, tailscale, status_result, serve_result):
 
 
 def health_report(profiles, units=None, units_error="", health_results=None, ss_lines=None, ps_lines=None,
-                  tailscale=True, tailscale_status=None, tailscale_serve=None, serve_map=None):
-    """One row per profile: ``{name, ok, problems, unit, health, listeners, serve}``.
+                  tailscale=True, tailscale_status=None, tailscale_serve=None, serve_map=None, ready_results=None):
+    """One row per profile: ``{name, ok, problems, unit, health, ready, listeners, serve}``.
 
     ``profiles``: the planned profiles (``name``, ``unit``, ``port``, ``bind``, ``listen_ports``); ``units``:
     ``systemctl_show`` of their units; ``units_error``: why ``systemctl --user show`` failed ('' when it did not);
@@ -218,7 +238,8 @@ def health_report(profiles, units=None, units_error="", health_results=None, ss_
     the unit was not active); ``ss_lines``/``ps_lines``: ``stdout_lines`` of ``ss -Hltnp`` and
     ``ps -e -o pid=,ppid=``; ``tailscale``: whether Serve is checked at all; ``tailscale_status``/``tailscale_serve``:
     the registered results of ``tailscale status --json`` and ``tailscale serve status --json``; ``serve_map``: what
-    ``serve_mappings`` returns for the profiles.
+    ``serve_mappings`` returns for the profiles; ``ready_results``: the registered results of the ``GET /readyz``
+    loop (``item.name``; None when the product has no readiness endpoint).
     """
     units = units if isinstance(units, Mapping) else {}
     procs = parse_ps(ps_lines)
@@ -235,6 +256,13 @@ def health_report(profiles, units=None, units_error="", health_results=None, ss_
         health, failed = _health(result)
         if failed:
             problems.append("gateway health failed")
+
+        ready, not_ready = "not checked", False
+        if ready_results is not None:
+            result = next((r for r in ready_results or [] if _get(_get(r, "item", {}), "name") == p["name"]), {})
+            ready, not_ready = _ready(result)
+            if not_ready:
+                problems.append("not ready (/readyz)")
 
         family = process_tree(_get(u, "MainPID", "0"), procs)
         listen_ports = p.get("listen_ports") or []
@@ -259,6 +287,7 @@ def health_report(profiles, units=None, units_error="", health_results=None, ss_
                 _s(p["unit"]), _s(active), _s(_get(u, "SubState", "?")), _s(_get(u, "UnitFileState", "?")),
                 _s(_get(u, "MainPID", "?")), _s(_get(u, "NRestarts", "?"))),
             "health": health,
+            "ready": ready,
             "listeners": (_join(sorted(mine, key=lambda x: x["port"])) or "none")
             + (" (loopback only)" if mine and not exposed else ""),
             "serve": serve,

@@ -51,6 +51,9 @@ _FLAVOURS = {
         validate_args=["config", "validate", "--json"],
         validate_json=True,
         health_args=["gateway", "health", "--json"],
+        # Readiness on the gateway port (no auth): 200 {"ready": true} once startup and every channel pass, 503
+        # {"ready": false, "failing": [...]} otherwise (contract 6); health.yml reports it.
+        ready_path="/readyz",
         # backup.yml / restore.yml go through upstream's own archives: `backup create` snapshots the SQLite stores
         # consistently while the gateway runs, `backup restore` verifies an archive and unpacks it into a fresh
         # staging directory only (issue 15; measured on 2026.9.6, docs/operations.md).
@@ -108,6 +111,7 @@ _FLAVOURS = {
         validate_args=["config", "get", "gateway.mode"],
         validate_json=False,
         health_args=["gateway", "health", "--json"],
+        ready_path=None,
         # No backup command: backup.yml archives the state items itself, with the gateway stopped.
         backup_args=None,
         restore_args=None,

@@ -87,7 +87,8 @@ failure_summary() {
   local scenario=$1 log=$2
   stage "molecule: scenario $scenario FAILED; the failures, from its log"
   sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*│[[:space:]]?//' "$log" |
-    grep -E '^(FAILED|ERROR) tests/|^E  +|^fatal: |^failed: |[0-9]+ (passed|failed)' | tail -n 60 || true
+    grep -E '^(FAILED|ERROR) tests/|^E  +|^fatal: |^failed: |^Traceback |^[A-Za-z.]*(Error|Exception): |[0-9]+ (passed|failed)' |
+    tail -n 60 || true
 }
 
 case "$what" in

@@ -6,7 +6,7 @@ SQLite allow table (approved by the dm_pairing module through the real CLI; test
 of test_60's agent turn (when it ran), a workspace file and a hand-added config key. backup.yml writes it with
 `openclaw backup create --verify` while the gateway runs; the state root is wiped; restore.yml brings it back through
 `openclaw backup restore --target` and the staged swap. Before that, a clawdbot archive and a damaged upstream archive
-are refused with nothing changed.
+are refused with nothing changed. backup.yml --check writes nothing; health.yml reports the restored gateway ready.
 """
 import base64
 import io
@@ -181,6 +181,19 @@ def test_backup_is_upstreams_verified_archive_online_and_private(host, user_data
     assert host.run("ls -d /tmp/clawdbot-backup.* /tmp/clawdbot-fetch.* 2>/dev/null").stdout.strip() == ""
 
 
+def test_backup_in_check_mode_says_what_it_would_do_and_writes_nothing(host, backup):
+    before = start_times(host)
+    target = os.path.join(os.path.dirname(backup["dir"]), "check-mode")
+    rc, out = run_playbook("playbooks/backup.yml", "-e", "profile=personal", "-e", "clawdbot_backup_dir=%s" % target,
+                           check=True)
+    flat = " ".join(out.split())
+    assert rc == 0 and recap(out)["changed"] == 0, out[-3000:]
+    assert "Would back up personal on vm102 into %s" % target in flat and "the gateways keep running" in flat, flat[-2000:]
+    assert not os.path.exists(target)
+    assert host.run("ls -d /tmp/clawdbot-backup.* /tmp/clawdbot-fetch.* 2>/dev/null").stdout.strip() == ""
+    assert start_times(host) == before
+
+
 def _rebuild(src, dst, manifest=None, inner=None):
     """A copy of a backup.yml archive with MANIFEST.json and/or upstream's archive replaced."""
     with tarfile.open(src) as tin, tarfile.open(dst, "w:gz") as tout:
@@ -267,3 +280,11 @@ def test_restore_after_wipe_brings_everything_back(host, user_data, backup):
     rc, out = run_playbook("playbooks/site.yml")
     assert rc == 0 and recap(out)["changed"] == 0, out[-4000:]
     assert start_times(host) == before
+
+
+def test_health_reports_readiness_of_the_restored_gateway(host, backup):
+    # the report asks /readyz on openclaw (200 and ready: true; a 503 names its failing checks and is DOWN)
+    rc, out = run_playbook("playbooks/health.yml", "-e", "profile=personal")
+    flat = " ".join(out.split())
+    assert rc == 0 and recap(out)["changed"] == 0, flat[-3000:]
+    assert "personal: OK" in flat and "ready: ready" in flat and "gateway health: ok" in flat, flat[-3000:]

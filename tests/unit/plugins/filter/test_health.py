@@ -57,7 +57,7 @@ def ts_serve(handlers=None, https=None):
 
 
 def report(profiles=(PERSONAL,), units=None, units_error="", health=None, ss=None, ps=None, tailscale=True,
-           status=None, serve=None, serve_map=None):
+           status=None, serve=None, serve_map=None, ready=None):
     profiles = list(profiles)
     return health_report(
         profiles,
@@ -69,7 +69,8 @@ def report(profiles=(PERSONAL,), units=None, units_error="", health=None, ss=Non
         tailscale=tailscale,
         tailscale_status=ts_status() if status is None else status,
         tailscale_serve=ts_serve() if serve is None else serve,
-        serve_map=SERVE_MAP if serve_map is None else serve_map)
+        serve_map=SERVE_MAP if serve_map is None else serve_map,
+        ready_results=ready)
 
 
 def test_filters_are_registered():
@@ -84,13 +85,46 @@ def test_two_healthy_profiles_give_the_texts_molecule_checks():
     assert rows == [
         {"name": "personal", "ok": True, "problems": [],
          "unit": "clawdbot-gateway-personal.service: active (running), enabled, MainPID 812, restarts 0",
-         "health": "ok", "listeners": "127.0.0.1:18789 (loopback only)",
+         "health": "ok", "ready": "not checked", "listeners": "127.0.0.1:18789 (loopback only)",
          "serve": "https://vm102.tail1234ab.ts.net/ -> http://127.0.0.1:18789"},
         {"name": "ops", "ok": True, "problems": [],
          "unit": "clawdbot-gateway-ops.service: active (running), enabled, MainPID 813, restarts 0",
-         "health": "ok", "listeners": "127.0.0.1:18790 (loopback only)",
+         "health": "ok", "ready": "not checked", "listeners": "127.0.0.1:18790 (loopback only)",
          "serve": "https://vm102.tail1234ab.ts.net:8443/ -> http://127.0.0.1:18790"},
     ]
+
+
+def ready(profile, status=200, body=None, msg=""):
+    """A registered ``uri`` result of GET /readyz (openclaw 2026.9.6 bodies, contract 6)."""
+    body = {"ready": True, "failing": [], "uptimeMs": 4000} if body is None else body
+    return {"status": status, "json": body, "msg": msg, "changed": False, "item": profile}
+
+
+def test_readyz_200_is_ready():
+    rows = report(profiles=[PERSONAL, OPS], ready=[ready(PERSONAL), ready(OPS)])
+    assert [(r["ready"], r["ok"]) for r in rows] == [("ready", True), ("ready", True)]
+
+
+def test_readyz_503_names_the_failing_checks():
+    rows = report(ready=[ready(PERSONAL, 503, {"ready": False, "failing": ["telegram"], "uptimeMs": 9})])
+    assert rows[0]["ready"] == "NOT READY (HTTP 503; failing: telegram)"
+    assert rows[0]["ok"] is False and rows[0]["problems"] == ["not ready (/readyz)"]
+
+
+def test_readyz_without_an_answer_and_from_content():
+    rows = report(ready=[ready(PERSONAL, -1, {}, msg="Status code was -1: Connection refused")])
+    assert rows[0]["ready"] == "NO ANSWER (HTTP -1: Status code was -1: Connection refused)" and not rows[0]["ok"]
+    # the body as text only (no json key): parsed all the same
+    res = {"status": 200, "content": '{"ready": true}', "item": PERSONAL}
+    assert report(ready=[res])[0]["ready"] == "ready"
+
+
+def test_readyz_skipped_for_a_stopped_gateway_and_absent_for_clawdbot():
+    rows = report(ready=[health_skipped(PERSONAL)])
+    assert rows[0]["ready"] == "not asked (gateway not running)" and rows[0]["ok"] is True
+    assert report(ready=None)[0]["ready"] == "not checked"
+    # a result of another profile does not count as this profile's
+    assert report(ready=[ready(OPS, 503, {"ready": False})])[0]["ready"] == "not checked"
 
 
 def test_health_answer_after_doctor_boxes_is_parsed():
