@@ -86,9 +86,13 @@ run_molecule() {
 failure_summary() {
   local scenario=$1 log=$2
   stage "molecule: scenario $scenario FAILED; the failures, from its log"
+  # A failed task's result (msg, stderr) follows its fatal:/failed: line: keep up to 8 lines of it.
   sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*│[[:space:]]?//' "$log" |
-    grep -E '^(FAILED|ERROR) tests/|^E  +|^fatal: |^failed: |^Traceback |^[A-Za-z.]*(Error|Exception): |[0-9]+ (passed|failed)' |
-    tail -n 60 || true
+    awk '/^(fatal|failed): / { print; more = 8; next }
+         more > 0 && /^(TASK|PLAY|RUNNING HANDLER) \[|^(ok|changed|skipping): / { more = 0 }
+         more > 0 { print "    " $0; more--; next }
+         /^(FAILED|ERROR) tests\/|^E  +|^Traceback |^[A-Za-z.]*(Error|Exception): |[0-9]+ (passed|failed)/' |
+    tail -n 80 || true
 }
 
 case "$what" in
