@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 
 def _under(path, prefixes):
     return any(path == p or path.startswith(p + ".") for p in prefixes)
@@ -26,12 +28,18 @@ def restart_needed(paths, flavour):
     return any(not _under(p, hot) for p in paths or [])
 
 
-def rollout_plan(profiles, flavour, configs, units, unit_drift=None, tokens=None, markers=None):
+def rollout_plan(profiles, flavour, configs, units, unit_drift=None, tokens=None, markers=None, old_versions=None,
+                 version=None):
     """What the profiles role does per profile.
 
     ``configs``: the results of the check-mode gateway_config loop (``item.name``, ``changed``, ``changed_paths``);
     ``units``: host_state_info's ``user_units``; ``unit_drift``: names whose unit file differs; ``tokens``: names
-    whose secret file was rewritten; ``markers``: host_state_info ``paths`` of ``<state_dir>/<marker>`` files.
+    whose secret file was rewritten; ``markers``: host_state_info ``paths`` of ``<state_dir>/<marker>`` files;
+    ``old_versions``: {name: the version its current unit runs, empty when unknown}; ``version``: the one it will run.
+
+    ``snapshot`` is true for a running gateway that is restarted onto another version of a product whose SQLite
+    stores a new version migrates (flavour ``state_db_dir``): the rollout copies that directory while the gateway is
+    stopped and puts it back when it rolls back, because the old version cannot open a migrated store.
 
     Returns ``{"profiles": {name: {...}}, "rollout": [...], "start": [...], "changed": [...]}``: ``rollout`` are
     the running gateways that change (one at a time, in plan order), ``start`` the ones that are not running or
@@ -58,8 +66,11 @@ def rollout_plan(profiles, flavour, configs, units, unit_drift=None, tokens=None
         unit = name in unit_drift
         token = name in tokens
         restart = unit or token or pending or (config and restart_needed(paths, flavour))
+        old = (old_versions or {}).get(name) or ""
+        snapshot = bool(flavour.get("state_db_dir")) and running and restart and bool(version) and old not in ("", version)
         info = dict(config=config, config_paths=paths, unit=unit, token=token, pending=pending, running=running,
-                    enabled=enabled, restart=restart, hot=config and not restart)
+                    enabled=enabled, restart=restart, hot=config and not restart, snapshot=snapshot,
+                    old_version=old or None)
         out["profiles"][name] = info
         if config or unit or token or pending:
             out["changed"].append(name)
@@ -84,6 +95,21 @@ def systemctl_show(text):
     return out
 
 
+def unit_cli(props, fallback):
+    """The command that runs the product version a unit runs: node and the script from the ExecStart of its
+    ``systemctl show`` properties (``{ path=... ; argv[]=node script gateway ... ; ... }``), else ``[fallback]``.
+
+    Day-2 commands that open a profile's state must use the version that owns it: a newer CLI migrates the SQLite
+    stores under a gateway that still runs the old version, which then cannot open them."""
+    exec_start = (props or {}).get("ExecStart") or ""
+    m = re.search(r"argv\[\]=([^;]*)", exec_start)
+    argv = m.group(1).split() if m else []
+    for i, arg in enumerate(argv[1:], start=1):
+        if arg.endswith((".js", ".mjs", ".cjs")):
+            return argv[:i + 1]
+    return [fallback]
+
+
 def unit_drift(profiles, texts, unit_dir, state, owner, mode):
     """Names of the profiles whose unit file (read by host_state_info) differs from ``texts`` in content, owner or mode."""
     out = []
@@ -98,4 +124,4 @@ def unit_drift(profiles, texts, unit_dir, state, owner, mode):
 class FilterModule(object):
     def filters(self):
         return {"restart_needed": restart_needed, "rollout_plan": rollout_plan, "unit_drift": unit_drift,
-                "systemctl_show": systemctl_show}
+                "systemctl_show": systemctl_show, "unit_cli": unit_cli}

@@ -59,6 +59,12 @@ _FLAVOURS = {
         # staging directory only (issue 15; measured on 2026.9.6, docs/operations.md).
         backup_args=["backup", "create", "--verify", "--json"],
         restore_args=["backup", "restore", "--json"],
+        # The SQLite stores, under the state root. A newer release migrates their schema the first time it opens
+        # them (2026.9.6: schema 17 -> 18, by the gateway, `backup create`, `pairing list`, but not `config
+        # validate`), and the older one then refuses the whole state dir ("uses newer schema version 18; this build
+        # supports 17"). So a rollout that changes the version copies this directory while the gateway is stopped
+        # and puts the copy back if it rolls back (roles/profiles rollout.yml).
+        state_db_dir="state",
         # Keys the schema no longer accepts (contract 2.1, 10.5): never written, refused in settings.
         retired_keys=["gateway.tailscale.resetOnExit", "gateway.controlUi.allowInsecureAuth", "gateway.token",
                       "browser.controlUrl", "meta.lastTouchedAt"],
@@ -115,6 +121,8 @@ _FLAVOURS = {
         # No backup command: backup.yml archives the state items itself, with the gateway stopped.
         backup_args=None,
         restore_args=None,
+        # JSON files the gateway rewrites in place; no schema version.
+        state_db_dir=None,
         retired_keys=[],
         browser_port_configurable=True,
         # Every config change restarts a clawdbot gateway (the role restarts it, as it always did).

@@ -1,6 +1,7 @@
 """openclaw-specific helpers of the default scenario (the shared helpers module holds the flavour-neutral ones)."""
 import json
 import time
+import uuid
 
 from helpers import GATEWAY_USER, PROFILES, SNAPSHOT_ROOTS, user_cmd, write_as_user
 
@@ -126,3 +127,34 @@ def seed_dm_request(host, profile, code, sender):
         time.sleep(3)
     out, doc = cli_json(host, profile, "pairing", "list", "telegram", "--json")
     assert [r["code"] for r in doc["requests"]] == [code], out.stdout
+
+
+def start_tui(host, profile, name=None, timeout=600):
+    """Start the real `openclaw tui` on a pty as a new device (its own state dir /tmp/<name>) against the profile's
+    gateway, in the background; return the name."""
+    name = name or "tui-%s" % uuid.uuid4().hex[:8]
+    token = read_config(host, profile)["gateway"]["auth"]["token"]
+    res = host.run("mkdir -p /tmp/%s && cd /tmp && (OPENCLAW_STATE_DIR=/tmp/%s HOME=/tmp/%s NO_COLOR=1 "
+                   "PATH=/usr/local/bin:/usr/bin:/bin timeout %d script -qfc '%s tui --url ws://127.0.0.1:%d --token %s' "
+                   "/tmp/%s/typescript >/dev/null 2>&1 &)"
+                   % (name, name, name, timeout, cli_path(host), PROFILES[profile], token, name))
+    assert res.rc == 0, res.stderr
+    return name
+
+
+def pair_tui(host, profile, name, paired):
+    """Connect a new TUI device (start_tui) to the profile's gateway, which approves it itself (local
+    auto-approval is on in this scenario); return its entry of ``paired()``, the paired devices as a callable reads
+    them."""
+    known = {p["deviceId"] for p in paired()}
+    start_tui(host, profile, name, timeout=300)
+    device = None
+    for _attempt in range(45):
+        fresh = [p for p in paired() if p["deviceId"] not in known and p.get("clientId") == "openclaw-tui"]
+        if fresh:
+            device = fresh[0]
+            break
+        time.sleep(2)
+    host.run("pkill -f '[o]penclaw.mjs tui' ; pkill -f '[o]penclaw tui'")
+    assert device, "the TUI was not paired on %s" % profile
+    return device

@@ -8,11 +8,10 @@ store imported by `doctor --fix` on the stopped gateway), then approved by the p
 """
 import json
 import time
-import uuid
 
 import pytest
 from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, recap, run_module, run_playbook
-from oc import cli_json, cli_path, read_config, seed_dm_request, start_times
+from oc import cli_json, read_config, seed_dm_request, start_times, start_tui
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -32,18 +31,6 @@ def strict(host):
     assert rc == 0, out[-4000:]
 
 
-def tui(host, profile):
-    """Start the real TUI as a new device (own state dir) on a pty; returns the state dir's name."""
-    name = "tui-%s" % uuid.uuid4().hex[:8]
-    token = read_config(host, profile)["gateway"]["auth"]["token"]
-    res = host.run("mkdir -p /tmp/%s && cd /tmp && (OPENCLAW_STATE_DIR=/tmp/%s HOME=/tmp/%s NO_COLOR=1 "
-                   "PATH=/usr/local/bin:/usr/bin:/bin timeout 600 script -qfc '%s tui --url ws://127.0.0.1:%d --token %s' "
-                   "/tmp/%s/typescript >/dev/null 2>&1 &)"
-                   % (name, name, name, cli_path(host), PROFILES[profile], token, name))
-    assert res.rc == 0, res.stderr
-    return name
-
-
 def pending(profile):
     info = run_module("homelab.clawdbot.device_pairing_info", {"profile": profile, "user": GATEWAY_USER})
     assert not info.get("failed"), info
@@ -52,7 +39,7 @@ def pending(profile):
 
 def new_request(host, profile, known):
     """Start a TUI and return its pending request (the one that was not pending before)."""
-    tui(host, profile)
+    start_tui(host, profile)
     for _attempt in range(45):
         fresh = [p for p in pending(profile)["pending"] if p["requestId"] not in known and p["clientId"] == TUI]
         if fresh:

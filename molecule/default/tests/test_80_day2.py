@@ -21,14 +21,13 @@ import time
 import uuid
 
 import pytest
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, recap, run_module, run_playbook, user_cmd, write_as_user
-from oc import (PIN, cli_json, cli_path, config_path, home, read_config, seed_dm_request, start_times, state_dir,
-                unit_name, wait_healthy)
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, recap, run_module, run_playbook, user_cmd, write_as_user
+from oc import (PIN, cli_json, config_path, home, pair_tui, read_config, seed_dm_request, start_times,
+                state_dir, unit_name, wait_healthy)
 
 testinfra_hosts = GATEWAY_HOSTS
 
 SECRETS = ["123456789:AAtest-telegram-bot-token-personal-0001", "test-spark-key-0123456789"]
-TUI = "openclaw-tui"
 
 # What the restore must bring back from the SQLite stores (no key material is selected, so nothing secret is printed).
 QUERIES = {
@@ -87,23 +86,9 @@ def untouched(host):
 @pytest.fixture(scope="module")
 def user_data(host):
     # a new device, approved by the gateway itself (local auto-approval is on in this scenario's converge)
-    known = {p["deviceId"] for p in paired()}
     name = "day2-tui-%s" % uuid.uuid4().hex[:8]
     token = read_config(host, "personal")["gateway"]["auth"]["token"]
-    res = host.run("mkdir -p /tmp/%s && cd /tmp && (OPENCLAW_STATE_DIR=/tmp/%s HOME=/tmp/%s NO_COLOR=1 "
-                   "PATH=/usr/local/bin:/usr/bin:/bin timeout 300 script -qfc '%s tui --url ws://127.0.0.1:%d --token %s' "
-                   "/tmp/%s/typescript >/dev/null 2>&1 &)"
-                   % (name, name, name, cli_path(host), PROFILES["personal"], token, name))
-    assert res.rc == 0, res.stderr
-    device = None
-    for _attempt in range(45):
-        fresh = [p for p in paired() if p["deviceId"] not in known and p.get("clientId") == TUI]
-        if fresh:
-            device = fresh[0]
-            break
-        time.sleep(2)
-    host.run("pkill -f '[o]penclaw.mjs tui' ; pkill -f '[o]penclaw tui'")
-    assert device, "the TUI was not paired on personal"
+    device = pair_tui(host, "personal", name, paired)
 
     # an approved DM sender in the SQLite allow table (test_50 leaves one; otherwise one is approved here)
     if not stores(host)["state/openclaw.sqlite"]["allow"]:

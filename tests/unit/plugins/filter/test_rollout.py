@@ -75,3 +75,33 @@ def test_systemctl_show_blocks_by_id():
     assert units["openclaw-gateway-personal.service"]["ExecStart"] == "{ path=/opt/node/bin/node ; argv[]=a=b }"
     assert units["openclaw-gateway-ops.service"]["ActiveState"] == "failed"
     assert systemctl_show("") == {} and systemctl_show(None) == {}
+
+
+def test_a_version_change_of_a_running_openclaw_gateway_snapshots_its_state_db():
+    configs = [cfg("personal", False), cfg("ops", False)]
+    old = {"personal": "2026.9.5", "ops": "2026.9.6"}
+    plan = rollout_plan(PROFILES, OC, configs, RUNNING, unit_drift=["personal", "ops"], old_versions=old,
+                        version="2026.9.6")
+    # personal moves from 2026.9.5; ops only gets a new unit on the same version
+    assert plan["profiles"]["personal"]["snapshot"] is True
+    assert plan["profiles"]["personal"]["old_version"] == "2026.9.5"
+    assert plan["profiles"]["ops"]["snapshot"] is False
+    # not without a restart, an unknown old version, a stopped gateway, or on clawdbot (no SQLite stores)
+    assert rollout_plan(PROFILES, OC, configs, RUNNING, old_versions=old, version="2026.9.6")["profiles"]["personal"][
+        "snapshot"] is False
+    assert rollout_plan(PROFILES, OC, configs, RUNNING, unit_drift=["personal"], old_versions={"personal": ""},
+                        version="2026.9.6")["profiles"]["personal"]["snapshot"] is False
+    assert rollout_plan(PROFILES, OC, configs, {}, unit_drift=["personal"], old_versions=old,
+                        version="2026.9.6")["profiles"]["personal"]["snapshot"] is False
+    assert rollout_plan(PROFILES, CB, configs, RUNNING, unit_drift=["personal"], old_versions=old,
+                        version="2026.9.6")["profiles"]["personal"]["snapshot"] is False
+
+
+def test_unit_cli_runs_the_version_the_unit_runs():
+    from ansible_collections.homelab.clawdbot.plugins.filter.rollout import unit_cli
+    entry = "/home/user/.openclaw/versions/2026.9.5/node_modules/openclaw/dist/index.js"
+    props = {"ExecStart": "{ path=/opt/node/bin/node ; argv[]=/opt/node/bin/node %s gateway --port 18789 ; "
+                          "ignore_errors=no ; start_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }" % entry}
+    assert unit_cli(props, "/cli") == ["/opt/node/bin/node", entry]
+    assert unit_cli({"ExecStart": "{ path=/bin/sleep ; argv[]=/bin/sleep 10 ; }"}, "/cli") == ["/cli"]
+    assert unit_cli({}, "/cli") == ["/cli"] and unit_cli(None, "/cli") == ["/cli"]
