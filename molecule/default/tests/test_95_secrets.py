@@ -2,14 +2,17 @@
 
 Every kind of secret the collection handles is set at once: explicit gateway tokens, a gateway password, the
 Telegram bot token and the Spark key (scenario), an npm registry _authToken, and a Tailscale auth key (used because
-the node is logged out first). site.yml, approve-pairing.yml and health.yml then run with -vvv and with
---check --diff (backup.yml and restore.yml are scanned in the clawdbot scenario until they support openclaw);
-every line they print, every file any local account can read, every file under ~/.openclaw* with a read bit for
+the node is logged out first). site.yml, approve-pairing.yml, health.yml, backup.yml and restore.yml (upstream's
+archive of personal, restored over the live state root) then run with -vvv and with --check --diff; every line they
+print, every file any local account can read, every file under ~/.openclaw* with a read bit for
 others, and the 0600 units are searched for each secret.
 Runs last: it leaves the gateways on these secrets.
 """
 import json
+import os
 import secrets
+import shutil
+import tempfile
 
 import pytest
 from helpers import GATEWAY_HOSTS, PROFILES, run_playbook
@@ -70,8 +73,17 @@ def outputs(host):
     assert json.loads(host.run("tailscale status --json").stdout)["BackendState"] == "Running"
     run("approve-pairing.yml -vvv", "playbooks/approve-pairing.yml", "-e", "profile=personal", "-vvv", ok=False)
     run("health.yml -vvv", "playbooks/health.yml", "-vvv")
-    # backup.yml and restore.yml still expect clawdbot's state layout (clawdbot.json, CLAWDBOT_CONFIG_PATH); their
-    # secrets scan runs in the clawdbot scenario until day-2 moves to openclaw (issue 15).
+    backups = tempfile.mkdtemp(prefix="secrets-scan-")
+    try:
+        run("backup.yml -vvv", "playbooks/backup.yml", "-e", "profile=personal", "-e", "clawdbot_backup_dir=" + backups,
+            "-vvv")
+        (archive,) = [os.path.join(backups, n) for n in os.listdir(backups) if n.endswith(".tar.gz")]
+        run("restore.yml --check --diff -vvv", "playbooks/restore.yml", "-e", "profile=personal", "-e",
+            "archive=" + archive, "--diff", "-vvv", check=True)
+        run("restore.yml -vvv", "playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=" + archive, "-vvv")
+    finally:
+        shutil.rmtree(backups, ignore_errors=True)
+    # the live state moved aside by the restore (~/.openclaw-personal.pre-restore-*) stays, and is scanned below
     return runs
 
 
@@ -86,7 +98,8 @@ def test_the_secrets_were_really_used(host, outputs):
 
 
 @pytest.mark.parametrize("label", ["site.yml --diff -vvv", "site.yml --check --diff -vvv", "approve-pairing.yml -vvv",
-                                   "health.yml -vvv"])
+                                   "health.yml -vvv", "backup.yml -vvv", "restore.yml --check --diff -vvv",
+                                   "restore.yml -vvv"])
 def test_no_secret_in_output(outputs, label):
     out = outputs[label]
     assert len(out) > 2000, out  # -vvv really printed the module results
