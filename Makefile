@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 H := tests/harness
 
-.PHONY: test lint sanity unit molecule demo demo-destroy build image bench docs
+.PHONY: test lint sanity unit molecule canary demo demo-destroy build image bench docs
 
 test:            ## everything, in order: lint, sanity, unit, molecule (the CI command)
 	$(H)/run.sh all
@@ -20,6 +20,9 @@ unit:            ## pytest unit tests of modules, module_utils and test doubles
 
 molecule:        ## molecule test (SCENARIO=name to run one scenario)
 	$(H)/run.sh molecule $(SCENARIO)
+
+canary:          ## not CI: the default scenario with openclaw@latest (CANARY_TAG=...) and its core checks
+	$(H)/run.sh canary
 
 docs:            ## regenerate docs/roles (argument_specs) and docs/modules (antsibull-docs)
 	$(H)/docs.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test entry point behind `make test|lint|sanity|unit|molecule`.
-# Usage: run.sh [all|lint|sanity|unit|molecule [scenario...]]
+# Usage: run.sh [all|lint|sanity|unit|molecule [scenario...]|canary]
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -63,13 +63,18 @@ run_unit() {
   (cd "$REPO_ROOT" && python -m pytest -q tests/unit)
 }
 
+# What the scenarios read from the environment: the two Node tarballs and the Spark stand-in.
+molecule_env() {
+  export HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
+  export HOMELAB_CLAWDBOT_NODE24_TARBALL="$(NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
+  export HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")"
+}
+
 run_molecule() {
   local scenarios=("$@")
   # default = the openclaw flavour (the product's default), clawdbot = the legacy flavour.
   [ ${#scenarios[@]} -gt 0 ] || scenarios=(${MOLECULE_SCENARIOS:-default clawdbot})
-  export HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
-  export HOMELAB_CLAWDBOT_NODE24_TARBALL="$(NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
-  export HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")"
+  molecule_env
   local scenario log rc
   for scenario in "${scenarios[@]}"; do
     stage "molecule: scenario $scenario (molecule test)"
@@ -108,7 +113,9 @@ case "$what" in
   sanity) prepare_python; timed sanity run_sanity ;;
   unit) prepare_python; timed unit run_unit ;;
   molecule) prepare_python; prepare_docker; timed molecule run_molecule "$@" ;;
-  *) die "unknown stage $what (all|lint|sanity|unit|molecule)" ;;
+  # not in `all`: openclaw@latest moves (tests/harness/canary.sh)
+  canary) prepare_python; prepare_docker; molecule_env; timed canary "$HARNESS_DIR/canary.sh" ;;
+  *) die "unknown stage $what (all|lint|sanity|unit|molecule|canary)" ;;
 esac
 stage "done in $(( $(date +%s) - t0 ))s"
 for t in "${timings[@]}"; do info "$t"; done

@@ -1,11 +1,13 @@
 """openclaw-specific helpers of the default scenario (the shared helpers module holds the flavour-neutral ones)."""
 import json
+import os
 import time
 import uuid
 
 from helpers import GATEWAY_USER, PROFILES, SNAPSHOT_ROOTS, user_cmd, write_as_user
 
-PIN = "2026.9.6"
+# the collection's pin (flavours.py), or the release `make canary` converged (tests/harness/canary.sh)
+PIN = os.environ.get("HOMELAB_CLAWDBOT_CANARY_VERSION") or "2026.9.6"
 NODE = "v24.22.3"
 
 
