@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 from helpers import (GATEWAY_HOSTS, GATEWAY_USER, cli, device_id, fresh_home, main_pids, read_config, recap, remote_cli,
-                     run_module, run_playbook, user_cmd, write_as_user, write_dm_request)
+                     run_module, run_playbook, user_cmd, wait_healthy_cli, wait_listen, write_as_user, write_dm_request)
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -30,24 +30,6 @@ STATE = HOME + "/.clawdbot-personal"
 WORKSPACE = HOME + "/clawd-personal"
 UNIT = "clawdbot-gateway-personal.service"
 SECRETS = ["123456789:AAtest-telegram-bot-token-personal-0001", "test-spark-key-0123456789"]
-
-
-def _health_ok(host, profile, tries=40):
-    for _attempt in range(tries):
-        res = cli(host, profile, "gateway", "health", "--json")
-        if res.rc == 0 and '"ok": true' in res.stdout:
-            return True
-        time.sleep(2)
-    return False
-
-
-def _wait_listen(host, address, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (" %s " % address) in host.run("ss -Hltn").stdout:
-            return True
-        time.sleep(1)
-    return False
 
 
 def _restart(host, unit):
@@ -96,7 +78,7 @@ def test_health_names_the_stopped_profile_and_fails_in_check_mode_too(host):
         assert flat.index("spark: ") < flat.index("DOWN on vm102:")
     finally:
         user_cmd(host, "systemctl --user start clawdbot-gateway-ops.service")
-    assert _health_ok(host, "ops")
+    assert wait_healthy_cli(host, "ops")
 
 
 # ---------------------------------------------------------------------------------------------- backup / restore
@@ -118,7 +100,7 @@ def user_data(host):
     write_as_user(host, STATE + "/clawdbot.json", json.dumps(lan, indent=2))
     try:
         _restart(host, UNIT)
-        assert _wait_listen(host, "0.0.0.0:18789"), host.run("ss -Hltn").stdout
+        assert wait_listen(host, "0.0.0.0:18789"), host.run("ss -Hltn").stdout
         pc = fresh_home("day2pc")
         res = remote_cli(host, pc, "ws://%s:18789" % ip, token, "devices", "list", "--json")
         assert res.rc == 1 and "pairing required" in res.stderr, res.stderr[-2000:]
@@ -334,7 +316,7 @@ def test_restore_refuses_a_truncated_archive_in_staging_with_the_gateway_untouch
     assert "Stop the gateway" not in flat
     # same MainPID, same config, no .pre-restore- dir, the staging directory removed
     assert _untouched(host) == before
-    assert _health_ok(host, "personal", tries=5)
+    assert wait_healthy_cli(host, "personal", tries=5)
 
 
 def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, backup, derived):
@@ -367,7 +349,7 @@ def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, bac
 
     # the previous state runs again: active, healthy, the hand-added key, the token and the paired device are there
     assert user_cmd(host, "systemctl --user is-active %s" % UNIT).stdout.strip() == "active"
-    assert _health_ok(host, "personal")
+    assert wait_healthy_cli(host, "personal")
     cfg = read_config(host, "personal")
     assert cfg["ui"]["assistant"]["name"] == user_data["mark"] and cfg["gateway"]["mode"] == "local"
     assert cfg["gateway"]["auth"]["token"] == user_data["token"]

@@ -22,8 +22,9 @@ import uuid
 
 import pytest
 import yaml
-from helpers import (GATEWAY_HOSTS, GATEWAY_USER, PROFILES, cli, device_id, fresh_home, inventory_dir, read_config,
-                     recap, remote_cli, run_module, run_playbook, user_cmd, write_as_user, write_dm_request)
+from helpers import (GATEWAY_HOSTS, GATEWAY_USER, PROFILES, device_id, fresh_home, inventory_dir, read_config, recap,
+                     remote_cli, run_module, run_playbook, user_cmd, wait_healthy_cli, wait_listen, write_as_user,
+                     write_dm_request)
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -51,35 +52,8 @@ def _oc(host, profile, *args):
     return user_cmd(host, "%s/.openclaw/bin/openclaw --profile %s %s" % (HOME, profile, " ".join(args)))
 
 
-def _oc_healthy(host, profile, tries=40):
-    for _attempt in range(tries):
-        res = _oc(host, profile, "gateway", "health", "--json")
-        if res.rc == 0 and '"ok": true' in res.stdout:
-            return True
-        time.sleep(3)
-    return False
-
-
-def _clawdbot_healthy(host, profile, tries=40):
-    for _attempt in range(tries):
-        res = cli(host, profile, "gateway", "health", "--json")
-        if res.rc == 0 and '"ok": true' in res.stdout:
-            return True
-        time.sleep(2)
-    return False
-
-
 def _unit(host, unit, prop):
     return user_cmd(host, "systemctl --user show -p %s --value %s" % (prop, unit)).stdout.strip()
-
-
-def _wait_listen(host, address, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (" %s " % address) in host.run("ss -Hltn").stdout:
-            return True
-        time.sleep(1)
-    return False
 
 
 def _migrate(*args):
@@ -106,7 +80,7 @@ def legacy(host):
     cfg.setdefault("ui", {}).setdefault("assistant", {})["name"] = mark
     try:
         assert user_cmd(host, "systemctl --user restart clawdbot-gateway-personal.service").rc == 0
-        assert _wait_listen(host, "0.0.0.0:18789"), host.run("ss -Hltn").stdout
+        assert wait_listen(host, "0.0.0.0:18789"), host.run("ss -Hltn").stdout
         pc = fresh_home("migratepc")
         res = remote_cli(host, pc, "ws://%s:18789" % ip, tokens["personal"], "devices", "list", "--json")
         assert res.rc == 1 and "pairing required" in res.stderr, res.stderr[-2000:]
@@ -125,7 +99,7 @@ def legacy(host):
                                                     "code": "mgrate23", "flavour": "clawdbot"})
     assert dm["changed"] is True and not dm.get("failed"), json.dumps(dm)[-2000:]
     write_as_user(host, HOME + "/clawd-personal/MIGRATE.md", "# kept %s\n" % mark)
-    assert _clawdbot_healthy(host, "personal")
+    assert wait_healthy_cli(host, "personal")
     identity = host.file(HOME + "/.clawdbot/identity/device.json")
     serve = json.loads(host.run("tailscale serve status --json").stdout)
     assert serve, "no Serve mapping before the migration"
@@ -218,7 +192,7 @@ def test_a_failed_migration_puts_the_profile_back_on_clawdbot(host, legacy, fail
     # personal runs clawdbot again, on its state with the device; nothing of openclaw is left running or installed
     assert _unit(host, "clawdbot-gateway-personal.service", "ActiveState") == "active"
     assert _unit(host, "clawdbot-gateway-personal.service", "UnitFileState") == "enabled"
-    assert _clawdbot_healthy(host, "personal")
+    assert wait_healthy_cli(host, "personal")
     assert legacy["device"] in json.loads(host.file(HOME + "/.clawdbot-personal/devices/paired.json").content_string)
     assert not host.file(HOME + "/.openclaw-personal").exists
     assert not host.file(HOME + "/.config/systemd/user/openclaw-gateway-personal.service").exists
@@ -254,7 +228,7 @@ def test_migration_moves_both_profiles_to_openclaw(host, legacy, migrated):
                          % (name, name, HOME, name, port, HOME, name), flat), flat[-3000:]
         unit = "openclaw-gateway-%s.service" % name
         assert _unit(host, unit, "ActiveState") == "active" and _unit(host, unit, "UnitFileState") == "enabled"
-        assert _oc_healthy(host, name)
+        assert wait_healthy_cli(host, name, run=_oc, delay=3)
         assert "127.0.0.1:%d " % port in host.run("ss -Hltn").stdout
         # the clawdbot gateway is gone for good: no unit file, not loaded, the state kept as a dated copy
         assert not host.file(HOME + "/.config/systemd/user/clawdbot-gateway-%s.service" % name).exists

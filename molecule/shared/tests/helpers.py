@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import uuid
 
 # The suites check the gateway host; the "spark" platform is reached through it.
@@ -82,6 +83,28 @@ def _quote(s):
 def cli(host, profile, *args):
     home = host.user(GATEWAY_USER).home
     return user_cmd(host, "%s/.clawdbot/bin/clawdbot --profile %s %s" % (home, profile, " ".join(args)))
+
+
+def wait_healthy_cli(host, profile, run=None, tries=40, delay=2):
+    """Poll `gateway health --json` through ``run(host, profile, *args)`` (default: the clawdbot CLI) until it says
+    ok: true; True when it did within ``tries``."""
+    run = run or cli
+    for _attempt in range(tries):
+        res = run(host, profile, "gateway", "health", "--json")
+        if res.rc == 0 and '"ok": true' in res.stdout:
+            return True
+        time.sleep(delay)
+    return False
+
+
+def wait_listen(host, address, timeout=60):
+    """Wait until something listens on ``address`` (``ip:port`` as ss prints it); True when it did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (" %s " % address) in host.run("ss -Hltn").stdout:
+            return True
+        time.sleep(1)
+    return False
 
 
 def main_pids(host):
