@@ -139,6 +139,20 @@ def backups():
     shutil.rmtree(root, ignore_errors=True)
 
 
+def test_check_mode_shows_the_plan_and_changes_nothing(host, legacy, inventory):
+    units = {p: _unit(host, "clawdbot-gateway-%s.service" % p, "MainPID") for p in PROFILES}
+    rc, out = _migrate("--check")
+    flat = " ".join(out.split())
+    assert rc == 0, flat[-3000:]
+    assert recap(out)["changed"] == 0, flat[-3000:]
+    for name in PROFILES:
+        assert ("%s: migrate %s/.clawdbot-%s -> %s/.openclaw-%s (workspace %s/clawd-%s copied to %s/.openclaw-%s/workspace)"
+                % (name, HOME, name, HOME, name, HOME, name, HOME, name)) in flat, flat[-3000:]
+        assert not host.file("%s/.openclaw-%s" % (HOME, name)).exists
+    assert not host.file(HOME + "/.openclaw").exists, "openclaw was installed in check mode"
+    assert {p: _unit(host, "clawdbot-gateway-%s.service" % p, "MainPID") for p in PROFILES} == units
+
+
 # Takes 127.0.0.1:<port> once <target> exists (the migration copied the state while the clawdbot gateway is stopped,
 # so the openclaw gateway cannot listen); gives it back when <target> is gone again (the rollback moved it aside), so
 # the clawdbot gateway can listen again; or after 600 s.
