@@ -26,7 +26,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.homelab.clawdbot.plugins.filter.profiles import profiles_plan
 from ansible_collections.homelab.clawdbot.plugins.module_utils.flavours import get_flavour
 
-SOURCE, TARGET = "clawdbot", "openclaw"
+SOURCE = "clawdbot"
+TARGET = "openclaw"
 
 
 def _plan_for(flavour_name, profiles, home, user):
@@ -61,10 +62,13 @@ def migration_plan(profiles, home, user, state=None):
     if not isinstance(home, str) or not home.startswith("/"):
         raise AnsibleFilterError("migration_plan: home must be an absolute path, got %r" % (home,))
     home = posixpath.normpath(home)
-    old, new = _plan_for(SOURCE, profiles, home, user), _plan_for(TARGET, profiles, home, user)
+    old = _plan_for(SOURCE, profiles, home, user)
+    new = _plan_for(TARGET, profiles, home, user)
     errors = list(new["errors"])
     unit_dir = home + "/.config/systemd/user"
-    out, paths, units = [], [], []
+    out = []
+    paths = []
+    units = []
     if not errors:
         for o, n in zip(old["profiles"], new["profiles"]):
             if o.get("user") != user:
@@ -93,7 +97,8 @@ def migration_plan(profiles, home, user, state=None):
 
     user_units = (state or {}).get("user_units") or {}
     for p in out:
-        lg, tg = p["legacy"], p["target"]
+        lg = p["legacy"]
+        tg = p["target"]
         legacy_unit = _exists(state, lg["unit_path"])
         legacy_state = _is_dir(state, lg["state_dir"])
         target_config = _exists(state, tg["config"])
@@ -125,8 +130,8 @@ def migration_plan(profiles, home, user, state=None):
         if p["action"] == "migrate" and p["workspace_copy"] and not p["workspace_in_state"] \
                 and _exists(state, tg["workspace"]):
             errors.append("%s: the workspace %s would be copied to %s, which exists; set the profile's workspace to %s "
-                          "to keep it where it is, or move %s aside" % (p["name"], lg["workspace"], tg["workspace"],
-                                                                       lg["workspace"], tg["workspace"]))
+                          "to keep it where it is, or move %s aside"
+                          % (p["name"], lg["workspace"], tg["workspace"], lg["workspace"], tg["workspace"]))
             continue
         if p["action"] == "migrate" and p["workspace_copy"] and not _is_dir(state, lg["workspace"]):
             # nothing to copy: openclaw starts an empty workspace
@@ -142,7 +147,9 @@ def migration_space_errors(stdout, margin=1.2, var="clawdbot_migrate_space_margi
     ``stdout`` is what ``du -sk <copies>; echo ---; df -Pk <home>`` printed: the sizes in KiB, a line ``---``, and df's
     table, whose last line has the free KiB in its fourth column. Unparsable input is an error too."""
     try:
-        du, df = (stdout or "").split("\n---\n", 1) if not (stdout or "").startswith("---\n") else ("", stdout[4:])
+        parts = ("\n" + (stdout or "")).split("\n---\n", 1)
+        du = parts[0]
+        df = parts[1]
         need = sum(int(line.split()[0]) for line in du.splitlines() if line.strip())
         free = int(df.strip().splitlines()[-1].split()[3])
         margin = float(margin)
@@ -164,7 +171,8 @@ def doctor_changes(stdout):
     """{steps, retired}: the lines of ``openclaw doctor --fix`` output that say what it migrated or removed (box
     drawing stripped), and the dotted config keys it removed as retired, each with upstream's hint when it gives one
     (``ui.assistant (configure agents.list[].identity)``)."""
-    steps, retired = [], []
+    steps = []
+    retired = []
     for raw in (stdout or "").splitlines():
         line = raw.strip().strip(_BOX).strip()
         if not line or not _STEP_RE.match(line):

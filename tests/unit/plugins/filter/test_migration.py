@@ -8,8 +8,8 @@ __metaclass__ = type
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.homelab.clawdbot.plugins.filter.migration import (doctor_changes, migration_plan,
-                                                                        migration_space_errors)
+from ansible_collections.homelab.clawdbot.plugins.filter.migration import (
+    doctor_changes, migration_plan, migration_space_errors)
 
 HOME = "/home/user"
 UNITS = HOME + "/.config/systemd/user/"
@@ -66,8 +66,8 @@ def test_a_workspace_set_in_the_inventory_stays_where_it_is():
 
 
 def test_a_clawdbot_host_is_migrated_profile_by_profile():
-    plan = migration_plan(PROFILES, HOME, "user", state(*clawdbot_host("personal", "ops"),
-                                                running=["clawdbot-gateway-personal.service"]))
+    host = state(*clawdbot_host("personal", "ops"), running=["clawdbot-gateway-personal.service"])
+    plan = migration_plan(PROFILES, HOME, "user", host)
     assert plan["errors"] == [] and plan["migrate"] == ["personal", "ops"] and plan["finish"] == []
     p = by_name(plan)
     assert p["personal"]["action"] == "migrate" and p["personal"]["incomplete"] is False
@@ -109,8 +109,8 @@ def test_refusals_name_the_paths():
     plan = migration_plan(PROFILES[:1], HOME, "user", state(UNITS + "clawdbot-gateway-personal.service"))
     assert len(plan["errors"]) == 1 and HOME + "/.clawdbot-personal" in plan["errors"][0] and plan["migrate"] == []
     # both state roots, no clawdbot unit, no openclaw unit: which one is live is unknown
-    plan = migration_plan(PROFILES[:1], HOME, "user", state(HOME + "/.clawdbot-personal", HOME + "/.openclaw-personal",
-                                                    HOME + "/.openclaw-personal/openclaw.json"))
+    both = state(HOME + "/.clawdbot-personal", HOME + "/.openclaw-personal", HOME + "/.openclaw-personal/openclaw.json")
+    plan = migration_plan(PROFILES[:1], HOME, "user", both)
     assert "unclear" in plan["errors"][0]
     # a workspace outside the state root whose target exists
     profiles = [{"name": "personal", "port": 18789, "workspace": HOME + "/work/personal"}]
