@@ -84,21 +84,26 @@ def snapshot(host):
     """What a refused run must leave untouched, on openclaw's paths (helpers.snapshot is the clawdbot one).
 
     The whole tree the roles may touch (helpers.SNAPSHOT_ROOTS with sizes and mtimes; the gateway user's home with
-    type, mode and owner), the managed files by content and mtime, and the gateways' start times (a restart
-    changes them, a hot reload does not). The running gateways write inside their state roots (SQLite, locks, caches,
-    workspace; contract 1.1), so ~/.openclaw-<p>/ is listed to its first level only, like ~/.clawdbot-*/*/* is.
+    type, mode and owner), the managed files by content and mtime, the workspaces by type, mode and owner, and the
+    gateways' start times (a restart changes them, a hot reload does not). The running gateways write inside their
+    state roots whenever they like (SQLite, locks, caches, logs, media; contract 1.1: a restarted gateway created
+    agents/ and state/ four minutes later, in the middle of test_30 once), so a state root is listed itself and its
+    content only through the files and the workspace the roles own.
     """
     h = home(host)
     listing = host.run(
         "{ find %s -xdev \\( -type d -printf '%%y %%m %%U:%%G %%p\\n' \\) -o -printf '%%y %%m %%U:%%G %%s %%T@ %%p -> %%l\\n'"
         "  2>/dev/null;"
-        "  find %s -xdev \\( -path '%s/.openclaw-*/*/*' -o -path '*/node_modules/*' -o -path '%s/.npm/*'"
+        "  find %s -xdev \\( -path '%s/.openclaw-*/*' -o -path '*/node_modules/*' -o -path '%s/.npm/*'"
         "  -o -path '%s/.cache/*' \\) -prune -o -printf '%%y %%m %%U:%%G %%p\\n' 2>/dev/null; } | sort"
         % (" ".join(SNAPSHOT_ROOTS), h, h, h, h))
     state = {"listing": listing.stdout.splitlines()}
     for path in managed_files(host):
         f = host.file(path)
         state[path] = (f.exists, f.md5sum if f.exists and f.is_file else None, f.mtime if f.exists else None)
+    for name in PROFILES:
+        ws = host.file("%s/workspace" % state_dir(host, name))
+        state[ws.path] = (ws.exists, ws.mode if ws.exists else None, ws.user if ws.exists else None)
     state["start_times"] = start_times(host)
     return state
 
