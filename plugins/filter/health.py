@@ -5,7 +5,8 @@
 
 ``health_report`` turns what health.yml collected on the gateway host (the units' ``systemctl --user show``, one
 ``gateway health --json`` result per profile, ``ss -Hltnp``, ``ps -e -o pid=,ppid=``, ``tailscale status --json``
-and ``tailscale serve status --json``) into one row per profile: ``{name, ok, problems, unit, health, listeners,
+and ``tailscale serve status --json``; on openclaw also ``gateway status --json --require-rpc``, ``GET /healthz`` and
+``GET /readyz``) into one row per profile: ``{name, ok, problems, unit, health, ready, live, rpc, listeners,
 serve}``. ``spark_health_row`` does the same for the ``openai_models_info`` result: ``{ok, text}``.
 
 The sockets of a gateway belong to a child of the unit's MainPID (the gateway process), not to MainPID itself, so
@@ -200,6 +201,68 @@ def _ready(result):
     return "NO ANSWER (HTTP %s: %s)" % (_s(status), truncate(text, HEALTH_TEXT_MAX)), True
 
 
+def _live(result):
+    """(text, failed) of the profile's ``GET /healthz`` (a registered ``uri`` result; openclaw only): 200
+    ``{"ok": true, "status": "live"}`` while the process serves HTTP, whatever its channels do (contract 6)."""
+    if not result or _get(result, "skipped", False):
+        return "not asked (gateway not running)" if result else "not checked", False
+    status = _get(result, "status", -1)
+    body = _get(result, "json", None)
+    if not isinstance(body, Mapping):
+        body = cli_json(_get(result, "content", "")) or {}
+    if status == 200 and _get(body, "ok", False) is True:
+        return "live", False
+    text = one_line(_s(_get(result, "msg", "")) or "no answer")
+    return "NOT LIVE (HTTP %s: %s)" % (_s(status), truncate(text, HEALTH_TEXT_MAX)), True
+
+
+def _issue_text(issue):
+    if isinstance(issue, Mapping):
+        return _s(_get(issue, "message", _get(issue, "code", issue)))
+    return _s(issue)
+
+
+def _status(result):
+    """(text, failed) of the profile's ``gateway status --json --require-rpc`` (openclaw only, contract 6): it exits 1
+    when the RPC to the gateway fails; its JSON names the service's runtime (``service.runtime``), the RPC (``rpc``)
+    and the audit of the service definition (``service.configAudit``). Failed: a non-zero exit, ``rpc.ok`` not true,
+    or an audit that is not ok (the unit no longer matches what the CLI expects of it)."""
+    if not result:
+        return "not checked", False
+    if _get(result, "skipped", False):
+        return "not asked (gateway not running)", False
+    answer = cli_json(_get(result, "stdout", ""))
+    answer = answer if isinstance(answer, Mapping) else {}
+    rpc = _get(answer, "rpc", {})
+    rpc = rpc if isinstance(rpc, Mapping) else {}
+    service = _get(answer, "service", {})
+    service = service if isinstance(service, Mapping) else {}
+    runtime = _get(service, "runtime", {})
+    runtime = runtime if isinstance(runtime, Mapping) else {}
+    audit = _get(service, "configAudit", {})
+    audit = audit if isinstance(audit, Mapping) else {}
+    facts = []
+    if _get(runtime, "status"):
+        facts.append("service %s%s" % (_s(_get(runtime, "status")),
+                                       ", pid " + _s(_get(runtime, "pid")) if _get(runtime, "pid") else ""))
+    if _get(rpc, "capability"):
+        facts.append("rpc " + _s(_get(rpc, "capability")))
+    issues = _get(audit, "issues", []) or []
+    issues = issues if isinstance(issues, list) else [issues]
+    if _get(result, "rc", 1) == 0 and _get(rpc, "ok", False) is True:
+        if _get(audit, "ok", True) is False:
+            return "FAILED: config audit: " + truncate(one_line("; ".join(_issue_text(i) for i in issues) or "not ok"),
+                                                       HEALTH_TEXT_MAX), True
+        return "ok" + (" (%s)" % ", ".join(facts) if facts else ""), False
+    error = _get(rpc, "error", "")
+    if isinstance(error, Mapping):
+        error = _get(error, "message", error)
+    # the RPC error's first line says what failed; the rest are hints (how to start a gateway, the target, the config)
+    text = (_s(error or "").strip().splitlines() or [""])[0].strip() or \
+        (_s(_get(result, "stderr", "")) + " " + _s(_get(result, "msg", ""))).strip()
+    return "FAILED: " + truncate(one_line(text or "rpc not ok"), HEALTH_TEXT_MAX), True
+
+
 def _serve(name, serve_map, tailscale, status_result, serve_result):
     """(text, problem or None) of the profile's Tailscale Serve handler."""
     mapping = [m for m in serve_map or [] if _get(m, "name") == name]
@@ -229,8 +292,9 @@ def _serve(name, serve_map, tailscale, status_result, serve_result):
 
 
 def health_report(profiles, units=None, units_error="", health_results=None, ss_lines=None, ps_lines=None,
-                  tailscale=True, tailscale_status=None, tailscale_serve=None, serve_map=None, ready_results=None):
-    """One row per profile: ``{name, ok, problems, unit, health, ready, listeners, serve}``.
+                  tailscale=True, tailscale_status=None, tailscale_serve=None, serve_map=None, ready_results=None,
+                  live_results=None, status_results=None):
+    """One row per profile: ``{name, ok, problems, unit, health, ready, live, rpc, listeners, serve}``.
 
     ``profiles``: the planned profiles (``name``, ``unit``, ``port``, ``bind``, ``listen_ports``); ``units``:
     ``systemctl_show`` of their units; ``units_error``: why ``systemctl --user show`` failed ('' when it did not);
@@ -239,7 +303,9 @@ def health_report(profiles, units=None, units_error="", health_results=None, ss_
     ``ps -e -o pid=,ppid=``; ``tailscale``: whether Serve is checked at all; ``tailscale_status``/``tailscale_serve``:
     the registered results of ``tailscale status --json`` and ``tailscale serve status --json``; ``serve_map``: what
     ``serve_mappings`` returns for the profiles; ``ready_results``: the registered results of the ``GET /readyz``
-    loop (``item.name``; None when the product has no readiness endpoint).
+    loop (``item.name``; None when the product has no readiness endpoint); ``live_results``: the same for
+    ``GET /healthz``; ``status_results``: the registered results of the ``gateway status --json --require-rpc`` loop
+    (``item.name``; None when the product has no such check).
     """
     units = units if isinstance(units, Mapping) else {}
     procs = parse_ps(ps_lines)
@@ -264,6 +330,17 @@ def health_report(profiles, units=None, units_error="", health_results=None, ss_
             if not_ready:
                 problems.append("not ready (/readyz)")
 
+        live = rpc = "not checked"
+        if live_results is not None:
+            result = next((r for r in live_results or [] if _get(_get(r, "item", {}), "name") == p["name"]), {})
+            live, not_live = _live(result)
+            if not_live:
+                problems.append("not live (/healthz)")
+        if status_results is not None:
+            result = next((r for r in status_results or [] if _get(_get(r, "item", {}), "name") == p["name"]), {})
+            rpc, rpc_failed = _status(result)
+            if rpc_failed:
+                problems.append("gateway status --require-rpc failed")
         family = process_tree(_get(u, "MainPID", "0"), procs)
         listen_ports = p.get("listen_ports") or []
         mine = [x for x in listeners
@@ -288,6 +365,8 @@ def health_report(profiles, units=None, units_error="", health_results=None, ss_
                 _s(_get(u, "MainPID", "?")), _s(_get(u, "NRestarts", "?"))),
             "health": health,
             "ready": ready,
+            "live": live,
+            "rpc": rpc,
             "listeners": (_join(sorted(mine, key=lambda x: x["port"])) or "none")
             + (" (loopback only)" if mine and not exposed else ""),
             "serve": serve,

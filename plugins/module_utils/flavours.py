@@ -51,6 +51,10 @@ _FLAVOURS = {
         validate_args=["config", "validate", "--json"],
         validate_json=True,
         health_args=["gateway", "health", "--json"],
+        # The CLI's view of the service and an RPC round trip: rc 1 when the RPC fails (contract 6); health.yml.
+        status_args=["gateway", "status", "--json", "--require-rpc"],
+        # Liveness on the gateway port (no auth): 200 {"ok": true, "status": "live"} while it serves (contract 6).
+        live_path="/healthz",
         # Readiness on the gateway port (no auth): 200 {"ready": true} once startup and every channel pass, 503
         # {"ready": false, "failing": [...]} otherwise (contract 6); health.yml reports it.
         ready_path="/readyz",
@@ -117,6 +121,8 @@ _FLAVOURS = {
         validate_args=["config", "get", "gateway.mode"],
         validate_json=False,
         health_args=["gateway", "health", "--json"],
+        status_args=None,
+        live_path=None,
         ready_path=None,
         # No backup command: backup.yml archives the state items itself, with the gateway stopped.
         backup_args=None,

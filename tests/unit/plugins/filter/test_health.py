@@ -57,7 +57,7 @@ def ts_serve(handlers=None, https=None):
 
 
 def report(profiles=(PERSONAL,), units=None, units_error="", health=None, ss=None, ps=None, tailscale=True,
-           status=None, serve=None, serve_map=None, ready=None):
+           status=None, serve=None, serve_map=None, ready=None, live=None, rpc=None):
     profiles = list(profiles)
     return health_report(
         profiles,
@@ -70,7 +70,9 @@ def report(profiles=(PERSONAL,), units=None, units_error="", health=None, ss=Non
         tailscale_status=ts_status() if status is None else status,
         tailscale_serve=ts_serve() if serve is None else serve,
         serve_map=SERVE_MAP if serve_map is None else serve_map,
-        ready_results=ready)
+        ready_results=ready,
+        live_results=live,
+        status_results=rpc)
 
 
 def test_filters_are_registered():
@@ -85,11 +87,13 @@ def test_two_healthy_profiles_give_the_texts_molecule_checks():
     assert rows == [
         {"name": "personal", "ok": True, "problems": [],
          "unit": "clawdbot-gateway-personal.service: active (running), enabled, MainPID 812, restarts 0",
-         "health": "ok", "ready": "not checked", "listeners": "127.0.0.1:18789 (loopback only)",
+         "health": "ok", "ready": "not checked", "live": "not checked", "rpc": "not checked",
+         "listeners": "127.0.0.1:18789 (loopback only)",
          "serve": "https://vm102.tail1234ab.ts.net/ -> http://127.0.0.1:18789"},
         {"name": "ops", "ok": True, "problems": [],
          "unit": "clawdbot-gateway-ops.service: active (running), enabled, MainPID 813, restarts 0",
-         "health": "ok", "ready": "not checked", "listeners": "127.0.0.1:18790 (loopback only)",
+         "health": "ok", "ready": "not checked", "live": "not checked", "rpc": "not checked",
+         "listeners": "127.0.0.1:18790 (loopback only)",
          "serve": "https://vm102.tail1234ab.ts.net:8443/ -> http://127.0.0.1:18790"},
     ]
 
@@ -125,6 +129,81 @@ def test_readyz_skipped_for_a_stopped_gateway_and_absent_for_clawdbot():
     assert report(ready=None)[0]["ready"] == "not checked"
     # a result of another profile does not count as this profile's
     assert report(ready=[ready(OPS, 503, {"ready": False})])[0]["ready"] == "not checked"
+
+
+def live(profile, status=200, body=None, msg=""):
+    """A registered ``uri`` result of GET /healthz (openclaw 2026.9.6, contract 6)."""
+    body = {"ok": True, "status": "live"} if body is None else body
+    return {"status": status, "json": body, "msg": msg, "changed": False, "item": profile}
+
+
+def test_healthz_200_is_live():
+    rows = report(profiles=[PERSONAL, OPS], live=[live(PERSONAL), live(OPS)])
+    assert [(r["live"], r["ok"]) for r in rows] == [("live", True), ("live", True)]
+
+
+def test_healthz_without_an_answer_is_a_problem():
+    rows = report(live=[live(PERSONAL, -1, {}, msg="Status code was -1: Connection refused")])
+    assert rows[0]["live"] == "NOT LIVE (HTTP -1: Status code was -1: Connection refused)"
+    assert rows[0]["ok"] is False and rows[0]["problems"] == ["not live (/healthz)"]
+    assert report(live=[live(PERSONAL, 500, {"ok": False})])[0]["live"].startswith("NOT LIVE (HTTP 500")
+
+
+def test_healthz_skipped_and_absent():
+    assert report(live=[health_skipped(PERSONAL)])[0]["live"] == "not asked (gateway not running)"
+    assert report(live=None)[0]["live"] == "not checked"
+    assert report(live=[live(OPS, 500, {})])[0]["live"] == "not checked"
+
+
+def rpc(profile, rc=0, rpc_ok=True, audit_ok=True, issues=(), status="running", pid=548, error=None, stderr="",
+        stdout=None):
+    """A registered result of `gateway status --json --require-rpc`, trimmed from openclaw 2026.9.6's answer for a
+    unit of the profiles role (its EnvironmentFile is reported as drift, and the audit is ok all the same)."""
+    doc = {"service": {"label": "systemd user", "loaded": True,
+                       "runtime": {"status": status, "state": "active", "subState": "running", "pid": pid,
+                                   "lastExitStatus": 0},
+                       "configAudit": {"ok": audit_ok, "issues": list(issues), "definitionDrift": [
+                           {"kind": "unknown-edit", "key": "Service.EnvironmentFile",
+                            "message": "Systemd Service.EnvironmentFile contains an unrecognized setting."}]},
+                       "targetRole": "target"},
+           "rpc": {"ok": rpc_ok, "kind": "read", "capability": "read_only",
+                   "auth": {"role": "operator", "scopes": ["operator.read"], "capability": "read_only"}},
+           "port": {"status": "busy", "listeners": []}}
+    if error is not None:
+        doc["rpc"] = {"ok": False, "kind": "read", "connectFailure": {"kind": "unreachable"}, "error": error,
+                      "url": "ws://127.0.0.1:18790"}
+    return {"rc": rc, "stdout": json.dumps(doc) if stdout is None else stdout, "stderr": stderr, "changed": False,
+            "item": profile}
+
+
+def test_status_with_rpc_ok_names_the_service():
+    rows = report(profiles=[PERSONAL, OPS], rpc=[rpc(PERSONAL), rpc(OPS, pid=549)])
+    assert rows[0]["rpc"] == "ok (service running, pid 548, rpc read_only)" and rows[0]["ok"]
+    assert rows[1]["rpc"] == "ok (service running, pid 549, rpc read_only)" and rows[1]["ok"]
+
+
+def test_status_whose_rpc_fails_is_a_problem():
+    error = ("Gateway not reachable at ws://127.0.0.1:18790 (ECONNREFUSED).\nStart it with `openclaw gateway run` or "
+             "check `openclaw gateway status`.\nGateway target: ws://127.0.0.1:18790\nSource: service target")
+    rows = report(rpc=[rpc(PERSONAL, rc=1, error=error)])
+    # the first line of the RPC error; the rest are hints
+    assert rows[0]["rpc"] == "FAILED: Gateway not reachable at ws://127.0.0.1:18790 (ECONNREFUSED)."
+    assert rows[0]["ok"] is False and rows[0]["problems"] == ["gateway status --require-rpc failed"]
+    # rc 0 but rpc.ok false still fails; no JSON at all: stderr
+    assert report(rpc=[rpc(PERSONAL, rpc_ok=False)])[0]["rpc"] == "FAILED: rpc not ok"
+    res = rpc(PERSONAL, rc=1, stdout="", stderr="Error: boom\n  at x")
+    assert report(rpc=[res])[0]["rpc"] == "FAILED: Error: boom at x"
+
+
+def test_status_whose_config_audit_fails_is_a_problem():
+    rows = report(rpc=[rpc(PERSONAL, audit_ok=False, issues=[{"code": "x", "message": "ExecStart differs"}, "port"])])
+    assert rows[0]["rpc"] == "FAILED: config audit: ExecStart differs; port" and not rows[0]["ok"]
+
+
+def test_status_skipped_and_absent():
+    assert report(rpc=[health_skipped(PERSONAL)])[0]["rpc"] == "not asked (gateway not running)"
+    assert report(rpc=None)[0]["rpc"] == "not checked"
+    assert report(rpc=[rpc(OPS, rc=1)])[0]["rpc"] == "not checked"
 
 
 def test_health_answer_after_doctor_boxes_is_parsed():
