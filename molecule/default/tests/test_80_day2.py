@@ -21,7 +21,7 @@ import time
 import uuid
 
 import pytest
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, recap, run_module, run_playbook, user_cmd, write_as_user
+from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, recap, run_module, run_playbook, user_cmd, write_as_user
 from oc import (PIN, cli_json, config_path, home, pair_tui, read_config, seed_dm_request, start_times,
                 state_dir, unit_name, wait_healthy)
 
@@ -267,9 +267,90 @@ def test_restore_after_wipe_brings_everything_back(host, user_data, backup):
     assert start_times(host) == before
 
 
+# Takes 127.0.0.1:<port> once the live state root was moved aside (<state>.pre-restore-*: the gateway is stopped), so
+# the restored gateway cannot listen; gives it back once the swap back moved the restored state aside
+# (<state>.failed-restore-*), so the previous state can listen again; or after 600 s.
+HOLDER = r"""
+import glob, socket, sys, time
+port, state = int(sys.argv[1]), sys.argv[2]
+deadline = time.time() + 600
+while time.time() < deadline and not glob.glob(state + ".pre-restore-*"):
+    time.sleep(0.02)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+while time.time() < deadline:
+    try:
+        s.bind(("127.0.0.1", port))
+        break
+    except OSError:
+        time.sleep(0.02)
+s.listen()
+print("holding", flush=True)
+while time.time() < deadline and not glob.glob(state + ".failed-restore-*"):
+    time.sleep(0.05)
+s.close()
+print("released", flush=True)
+"""
+
+
+def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, backup):
+    """The restored gateway cannot listen (a process of the test takes personal's port while the gateway is stopped),
+    so `gateway health` never answers: the swap back puts the previous state root in place, starts the gateway on it
+    and waits for its health; the run fails saying so, and the restored state that failed is kept."""
+    state = state_dir(host, "personal")
+    # the live state differs from the archive's: a newer hand-added key and workspace file
+    live_mark = "live-%s" % uuid.uuid4().hex[:8]
+    cfg = read_config(host, "personal")
+    cfg["messages"]["responsePrefix"] = live_mark
+    write_as_user(host, config_path(host, "personal"), json.dumps(cfg, indent=2))
+    write_as_user(host, state + "/workspace/NOTES.md", "# notes %s\n" % live_mark)
+    assert wait_healthy(host, "personal")
+    ops_before = start_times(host)["ops"]
+    host.run("rm -f /tmp/port-holder.log %s.failed-restore-* " % state)
+    res = host.run("echo %s | base64 -d > /tmp/port-holder.py && (nohup python3 /tmp/port-holder.py %d %s "
+                   "> /tmp/port-holder.log 2>&1 &)" % (base64.b64encode(HOLDER.encode()).decode(), PROFILES["personal"], state))
+    assert res.rc == 0, res.stderr
+    started = time.monotonic()
+    try:
+        rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % backup["archive"],
+                               "-e", "clawdbot_restore_health_timeout=30")
+    finally:
+        host.run("pkill -f '[p]ort-holder.py'")
+    print("restore.yml (unhealthy, swapped back): %.1f s" % (time.monotonic() - started))
+    assert host.file("/tmp/port-holder.log").content_string.split() == ["holding", "released"]
+    flat = " ".join(out.split())
+    assert rc != 0, flat[-3000:]
+    assert "Restoring profile personal on vm102 from %s failed" % backup["archive"] in flat, flat[-3000:]
+    assert "did not answer" in flat and "The restore was rolled back: the previous state root is in place again" in flat
+    assert "%s is healthy again" % unit_name("personal") in flat, flat[-3000:]
+    for secret in SECRETS + [user_data["token"]]:
+        assert secret not in out
+
+    # the previous state runs again, healthy, with its newer key and file, the token and the paired device
+    assert user_cmd(host, "systemctl --user is-active %s" % unit_name("personal")).stdout.strip() == "active"
+    assert wait_healthy(host, "personal")
+    cfg = read_config(host, "personal")
+    assert cfg["messages"]["responsePrefix"] == live_mark and cfg["gateway"]["auth"]["token"] == user_data["token"]
+    assert host.file(state + "/workspace/NOTES.md").content_string == "# notes %s\n" % live_mark
+    assert user_data["device"]["deviceId"] in [p["deviceId"] for p in paired()]
+    # ops was not touched
+    assert start_times(host)["ops"] == ops_before
+
+    # the restored state that failed is kept, private, named in the message; nothing was left at .pre-restore-
+    failed = host.run("ls -d %s.failed-restore-*" % state).stdout.split()
+    assert len(failed) == 1 and failed[0] in flat, (failed, flat[-2000:])
+    assert host.file(failed[0]).mode == 0o700
+    kept = json.loads(host.run("cat %s/openclaw.json" % failed[0]).stdout)
+    assert kept["messages"]["responsePrefix"] == user_data["mark"]
+    assert host.run("ls -d %s.pre-restore-* %s/.clawdbot-restore-* 2>/dev/null" % (state, home(host))).stdout.strip() == ""
+
+
 def test_health_reports_readiness_of_the_restored_gateway(host, backup):
-    # the report asks /readyz on openclaw (200 and ready: true; a 503 names its failing checks and is DOWN)
+    # the report asks /healthz, /readyz and `gateway status --require-rpc` on openclaw (200 and ready: true; a 503 names its failing checks and is DOWN)
     rc, out = run_playbook("playbooks/health.yml", "-e", "profile=personal")
     flat = " ".join(out.split())
     assert rc == 0 and recap(out)["changed"] == 0, flat[-3000:]
     assert "personal: OK" in flat and "ready: ready" in flat and "gateway health: ok" in flat, flat[-3000:]
+    # the CLI's view of the service and an RPC round trip (`gateway status --json --require-rpc`), and liveness
+    assert re.search(r"gateway status --require-rpc: ok \(service running, pid \d+, rpc read_only\)", flat), flat[-3000:]
+    assert "live: live" in flat
