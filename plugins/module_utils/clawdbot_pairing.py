@@ -16,8 +16,11 @@ DM pairing (contract 5):
   and ``pairing list`` *creates* the pairing file, so listing is done here by reading the files, applying the
   CLI's rules (1 h TTL from ``createdAt``; an unparsable ``createdAt`` counts as expired; codes compared
   upper-cased).
-* openclaw: the stores are tables of ``<stateDir>/state/openclaw.sqlite``, which this collection never opens;
-  ``pairing list <channel> --json`` is read-only there and is the only source (:func:`dm_listing_from_cli`).
+* openclaw: the stores are tables of ``<stateDir>/state/openclaw.sqlite``; ``pairing list <channel> --json`` is
+  read-only there and is the only source (:func:`dm_listing_from_cli`).
+
+openclaw's device pairing tables are also read directly, read-only and as the gateway user, to save the listing
+CLI call of ``device_pairing`` (:func:`read_device_store`); nothing here ever writes to the database.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -51,7 +54,7 @@ _SQLITE_STORE_FLAVOURS = ("openclaw",)
 
 
 def uses_sqlite_stores(cli):
-    """True when the pairing stores are SQLite tables (openclaw), so only the CLI may read them."""
+    """True when the pairing stores are SQLite tables (openclaw): only the CLI may change them."""
     return cli.flavour in _SQLITE_STORE_FLAVOURS
 
 
@@ -242,8 +245,151 @@ def summarise_paired(entry):
         approvedVia=entry.get("approvedVia"),
         lastSeenAtMs=entry.get("lastSeenAtMs"),
         connected=entry.get("connected"),
-        tokenCount=len(tokens) if isinstance(tokens, (list, dict)) else 0,
+        tokenCount=(entry["tokenCount"] if isinstance(entry.get("tokenCount"), int)
+                    else len(tokens) if isinstance(tokens, (list, dict)) else 0),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# device pairing store, read-only (openclaw 2026.9: contract 4.1)
+#
+# The gateway answers ``devices list`` from the tables device_pairing_pending and device_pairing_paired of
+# <stateDir>/state/openclaw.sqlite, read-only, dropping pending requests older than DEVICE_PAIRING_PENDING_TTL_MS
+# (``nowMs - (refreshedAtMs ?? ts) > 3e5``, dist/pairing-files-*.mjs). Reading the same rows here saves the CLI
+# call (its Node start and RPC round trip, 1.3-2 s) that listing costs. Only the CLI ever writes (approve/reject
+# go through the gateway, whose own pre-check still refuses a request that is no longer pending).
+#
+# The reader runs as the gateway user (runuser when the module is root): opened read-only, SQLite may still create
+# the -wal/-shm files of a WAL database, and root-owned ones would lock the gateway out. It never selects a public
+# key or a token (only the number of token entries, counted by SQLite). When the file, a table or a column is not
+# what was measured, it answers "unavailable" and the module lists through the CLI instead.
+
+DEVICE_STORE_RELPATH = ("state", "openclaw.sqlite")
+DEVICE_STORE_UNAVAILABLE_RC = 3
+
+_STORE_PENDING_COLUMNS = ("request_id", "device_id", "display_name", "platform", "device_family", "client_id",
+                          "client_mode", "browser_origin", "role", "roles_json", "scopes_json", "remote_ip",
+                          "silent", "is_repair", "ts", "refreshed_at_ms")
+_STORE_PAIRED_COLUMNS = ("device_id", "display_name", "operator_label", "platform", "device_family", "client_id",
+                         "client_mode", "role", "roles_json", "scopes_json", "remote_ip", "approved_via",
+                         "created_at_ms", "approved_at_ms", "last_seen_at_ms", "last_seen_reason")
+
+# Run as ``python3 -c DEVICE_STORE_SCRIPT <db path> <pending columns> <paired columns>``; prints
+# {"pending": [[...]], "paired": [[... , token count]]} (rows in the column order given), or exits 3 with
+# {"unavailable": "<why>"}.
+DEVICE_STORE_SCRIPT = r"""
+import json, sqlite3, sys
+try:
+    from urllib.parse import quote
+except ImportError:
+    from urllib import quote
+path, pending_cols, paired_cols = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(",")
+def unavailable(why):
+    sys.stdout.write(json.dumps({"unavailable": why}))
+    sys.exit(3)
+try:
+    con = sqlite3.connect("file:%s?mode=ro" % quote(path), uri=True, timeout=5)
+    for table, cols in (("device_pairing_pending", pending_cols), ("device_pairing_paired", paired_cols + ["tokens_json"])):
+        have = set(row[1] for row in con.execute("pragma table_info(%s)" % table))
+        missing = [c for c in cols if c not in have]
+        if missing:
+            unavailable("%s has no column %s" % (table, ", ".join(missing)) if have else "no table %s" % table)
+    pending = con.execute("select %s from device_pairing_pending" % ", ".join(pending_cols)).fetchall()
+    paired = con.execute("select %s, (select count(*) from json_each(coalesce(tokens_json, '[]'))) "
+                         "from device_pairing_paired" % ", ".join(paired_cols)).fetchall()
+except sqlite3.Error as exc:
+    unavailable("sqlite: %s" % exc)
+sys.stdout.write(json.dumps({"pending": [list(r) for r in pending], "paired": [list(r) for r in paired]}))
+"""
+
+
+def _camel(column):
+    head, _sep, rest = column.partition("_")
+    parts = rest.split("_") if rest else []
+    return head + "".join(x.capitalize() for x in parts)
+
+
+def _json_column(value):
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _store_record(columns, row):
+    """A row as the gateway's record (``fromPendingRow``/``fromPairedRow``): camelCase keys, ``*_json`` columns
+    decoded under their name without ``Json``, 0/1 flags as booleans, NULLs left out."""
+    out = {}
+    for column, value in zip(columns, row):
+        if value is None:
+            continue
+        if column.endswith("_json"):
+            value = _json_column(value)
+            if value is None:
+                continue
+            column = column[:-len("_json")]
+        elif column in ("silent", "is_repair"):
+            value = value != 0
+        out[_camel(column)] = value
+    return out
+
+
+def device_listing_from_store(doc, now_ms, ttl_ms=DEVICE_PENDING_TTL_SECONDS * 1000):
+    """The ``devices list --json`` shape (through :func:`normalise_device_listing`) of what
+    :data:`DEVICE_STORE_SCRIPT` printed: pending requests the gateway still considers pending (not older than the
+    TTL, counted from ``refreshedAtMs`` when set, else ``ts``), paired devices with ``tokenCount`` and
+    ``connected`` None (only the gateway knows its connections). Raises ValueError on a shape it does not know."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("pending"), list) or not isinstance(doc.get("paired"), list):
+        raise ValueError("the device store reader printed no pending/paired lists")
+    pending = []
+    for row in doc["pending"]:
+        entry = _store_record(_STORE_PENDING_COLUMNS, row)
+        since = entry.get("refreshedAtMs", entry.get("ts"))
+        if not isinstance(since, int) or now_ms - since > ttl_ms:
+            continue
+        pending.append(entry)
+    paired = []
+    for row in doc["paired"]:
+        entry = _store_record(_STORE_PAIRED_COLUMNS, row[:-1])
+        entry["tokenCount"] = row[-1] if isinstance(row[-1], int) else 0
+        entry["connected"] = None
+        paired.append(entry)
+    return normalise_device_listing({"pending": pending, "paired": paired})
+
+
+def device_store_path(cli, environ=None):
+    """``<stateDir>/state/openclaw.sqlite`` of the runner's profile (``*_STATE_DIR`` honoured)."""
+    return os.path.join(resolve_state_dir(cli, environ), *DEVICE_STORE_RELPATH)
+
+
+def read_device_store(cli, run_command, python, now_ms):
+    """``(listing, None)`` read from the profile's SQLite store as the gateway user, or ``(None, why)`` when it
+    cannot be used: another flavour, a remote gateway (``gateway_url``), no such file, or tables and columns other
+    than those measured. ``run_command`` is ``AnsibleModule.run_command``, ``python`` the interpreter to run."""
+    if not uses_sqlite_stores(cli):
+        return None, "the %s flavour keeps no SQLite store" % cli.flavour
+    if cli.gateway_url:
+        return None, "gateway_url names a gateway whose store is not on this host"
+    path = device_store_path(cli)
+    cmd = [python, "-c", DEVICE_STORE_SCRIPT, path, ",".join(_STORE_PENDING_COLUMNS), ",".join(_STORE_PAIRED_COLUMNS)]
+    if cli.needs_switch:
+        cmd = ["runuser", "-u", cli.pw.pw_name, "--"] + cmd
+    rc, out, err = run_command(cmd, environ_update={"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
+                               cwd=cli.home if os.access(cli.home, os.X_OK) else None)
+    try:
+        doc = json.loads(out) if out and out.strip() else None
+    except ValueError:
+        doc = None
+    if rc == DEVICE_STORE_UNAVAILABLE_RC and isinstance(doc, dict) and doc.get("unavailable"):
+        return None, "%s: %s" % (path, doc["unavailable"])
+    if rc != 0 or doc is None:
+        return None, "%s: the reader failed (rc %s): %s" % (path, rc, first_error_line(err, out) or "no output")
+    try:
+        return device_listing_from_store(doc, now_ms), None
+    except ValueError as exc:
+        return None, "%s: %s" % (path, exc)
 
 
 def parse_device_action_text(verb, stdout):

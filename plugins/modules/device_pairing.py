@@ -15,10 +15,13 @@ description:
   - Approves or rejects pending device pairing requests of one profile's gateway, such as the Control UI opened
     from another machine, a TUI, a remote CLI or a node. Works with both flavours (O(flavour)), the current
     C(openclaw) CLI and the legacy C(clawdbot) CLI.
-  - Runs C(devices list --json) once, decides which pending requests are meant, then runs
+  - Lists the pending requests once, decides which of them are meant, then runs
     C(devices approve <requestId> --json) or C(devices reject <requestId> --json) once per chosen request.
-    Every CLI call costs a few seconds; the result is built from the list and the approve/reject
+    Every CLI call costs one to a few seconds; the result is built from the list and the approve/reject
     responses without listing again.
+  - On openclaw the list is read from the gateway's own store, read-only and as the gateway user (see
+    O(list_from)), which saves the C(devices list --json) call; on clawdbot, with O(gateway_url), or when the
+    store is not what this module knows, C(devices list --json) is run.
   - C(devices approve) is never run without a request id (on openclaw that only previews the newest request).
   - The C(devices) commands are RPCs of the running gateway, so the gateway service of the profile must be
     running. The gateway keeps pending requests for 5 minutes only; a client that retries later gets a new
@@ -90,6 +93,20 @@ options:
       - Mutually exclusive with O(newest) and O(request_id).
     type: bool
     default: false
+  list_from:
+    description:
+      - Where the pending requests and paired devices are listed from.
+      - V(auto) reads the tables C(device_pairing_pending) and C(device_pairing_paired) of
+        C(<stateDir>/state/openclaw.sqlite) the way the gateway answers C(devices list) (read-only, as the
+        gateway user, requests older than the 5 minute TTL left out, no key and no token selected) when the
+        flavour is openclaw, O(gateway_url) is not set and the file has the tables and columns of openclaw
+        2026.9; otherwise, and with V(cli), it runs C(devices list --json). RV(listed_from) says which one was used.
+      - The approval or rejection itself always goes through the CLI and the running gateway, whose own check
+        refuses a request that is no longer pending.
+    type: str
+    choices: [auto, cli]
+    default: auto
+    version_added: 0.3.0
   port:
     description:
       - The gateway port of the profile. Only used to name the gateway address in the error message when
@@ -97,7 +114,7 @@ options:
     type: int
 attributes:
   check_mode:
-    description: Lists the requests (a read-only RPC) and reports what would be approved or rejected; no approve/reject call is made.
+    description: Lists the requests (read-only) and reports what would be approved or rejected; no approve/reject call is made.
     support: full
   diff_mode:
     description: Shows pending request ids and paired device ids before and after.
@@ -110,8 +127,10 @@ notes:
   - A request that expired or was already approved cannot be mapped back to its device from the list output,
     so approving a stale O(request_id) fails unless O(device_id) is given and already paired.
   - Approving grants the device the role and scopes it asked for (see RV(pending[].scopes)).
-  - On openclaw the pairing stores are tables of C(<stateDir>/state/openclaw.sqlite); this module only uses the
-    CLI and never opens that database.
+  - On openclaw the pairing stores are tables of C(<stateDir>/state/openclaw.sqlite). This module reads the device
+    tables read-only (O(list_from=auto)) and changes them only through the CLI.
+  - With O(list_from=auto) on openclaw, a gateway that is not running is noticed by the approve/reject call, not by
+    the listing; when nothing is pending, nothing is called and the run succeeds.
   - On openclaw the CLI on the gateway host, with the gateway token and a loopback URL, presents no device
     identity, so it never shows up as a pending request itself. Pending requests come from the Control UI, the
     TUI and nodes.
@@ -308,10 +327,23 @@ paired:
       connected: null
       tokenCount: 1
 cli_calls:
-  description: Number of CLI invocations made (one list plus one per approval/rejection).
+  description: Number of CLI invocations made (one per approval/rejection, plus one list when RV(listed_from=cli)).
   returned: always
   type: int
-  sample: 2
+  sample: 1
+listed_from:
+  description:
+    - V(store) when the list was read from the gateway's SQLite store, V(cli) when C(devices list --json) was run.
+    - With V(store), C(connected) of RV(paired) is V(null) (only the gateway knows its connections).
+  returned: once the list was read (also when the module fails afterwards)
+  type: str
+  sample: store
+  version_added: 0.3.0
+store_unavailable:
+  description: Why the store was not read although O(list_from=auto) on openclaw (for example a column it lacks).
+  returned: when the store could not be used on openclaw
+  type: str
+  version_added: 0.3.0
 flavour:
   description: The flavour the CLI was run as (see O(flavour)).
   returned: always
@@ -355,6 +387,7 @@ candidates:
       isRepair: false
 """
 
+import sys
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -371,6 +404,8 @@ from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_pairing 
     normalise_device_listing,
     parse_device_action_text,
     profile_label,
+    read_device_store,
+    uses_sqlite_stores,
     summarise_paired,
     summarise_pending,
     usable_request_id,
@@ -571,6 +606,7 @@ def argument_spec():
         role=dict(type="str"),
         newest=dict(type="bool", default=False),
         all_matching=dict(type="bool", default=False),
+        list_from=dict(type="str", default="auto", choices=["auto", "cli"]),
         port=dict(type="int"),
     )
     return spec
@@ -598,14 +634,23 @@ def main():
         result.update(extra)
         module.fail_json(**result)
 
-    try:
-        data = cli.run_json(["devices", "list"] + rpc_args(module), with_gateway=True)
-    except CLIError as err:
-        fail_call(err, changed=False)
-    try:
-        listing = normalise_device_listing(data)
-    except ValueError as exc:
-        module.fail_json(msg="%s (profile %s)" % (exc, profile), cli_calls=len(cli.calls), flavour=cli.flavour)
+    listing, listed_from, store_unavailable = None, "cli", None
+    if p["list_from"] == "auto" and uses_sqlite_stores(cli):
+        listing, store_unavailable = read_device_store(cli, module.run_command, sys.executable, now)
+        if listing is not None:
+            listed_from = "store"
+    if listing is None:
+        try:
+            data = cli.run_json(["devices", "list"] + rpc_args(module), with_gateway=True)
+        except CLIError as err:
+            fail_call(err, changed=False)
+        try:
+            listing = normalise_device_listing(data)
+        except ValueError as exc:
+            module.fail_json(msg="%s (profile %s)" % (exc, profile), cli_calls=len(cli.calls), flavour=cli.flavour)
+    extra = dict(listed_from=listed_from)
+    if store_unavailable:
+        extra["store_unavailable"] = store_unavailable
 
     plan = plan_action(listing, state, request_id=p["request_id"], selector=selector_from_params(p),
                        newest=p["newest"], all_matching=p["all_matching"], now=now, profile=profile)
@@ -616,7 +661,7 @@ def main():
         module.fail_json(msg=plan["fail"]["msg"], kind=plan["fail"].get("kind"), changed=False,
                          approved=[], rejected=[], pending=before_pending, paired=before_paired,
                          candidates=[summarise_pending(e, now) for e in plan["fail"].get("candidates", [])],
-                         cli_calls=len(cli.calls), flavour=cli.flavour)
+                         cli_calls=len(cli.calls), flavour=cli.flavour, **extra)
     if plan["warning"]:
         module.warn(plan["warning"])
     # Never run `devices approve` without an id: openclaw then only previews the newest request (rc 1).
@@ -648,7 +693,7 @@ def main():
                     module.fail_json(msg=not_pending_message(rid, profile), kind="not_pending",
                                      changed=bool(approved), approved=approved, rejected=rejected,
                                      pending=[x for x in pending if x["requestId"] != rid], paired=paired,
-                                     cli_calls=len(cli.calls), flavour=cli.flavour)
+                                     cli_calls=len(cli.calls), flavour=cli.flavour, **extra)
                 pending, paired = build_after(listing, approved, rejected, approve_responses, now)
                 fail_call(err, changed=bool(approved or rejected), approved=approved, rejected=rejected,
                           pending=pending, paired=paired, stderr=cli.redact(err.stderr))
@@ -670,7 +715,7 @@ def main():
         msg = plan["msg"] or "nothing to do on profile %s" % profile
 
     result = dict(changed=bool(acted), msg=msg, approved=approved, rejected=rejected, pending=pending,
-                  paired=paired, cli_calls=len(cli.calls), flavour=cli.flavour)
+                  paired=paired, cli_calls=len(cli.calls), flavour=cli.flavour, **extra)
     if module._diff:
         result["diff"] = dict(before=diff_state(before_pending, before_paired), after=diff_state(pending, paired))
     module.exit_json(**result)

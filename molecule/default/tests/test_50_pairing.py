@@ -55,9 +55,28 @@ def test_auto_approve_local_off_is_hot_reloaded_without_a_restart(host, strict):
     assert start_times(host) == strict
 
 
+SAME = ("requestId", "deviceId", "clientId", "clientMode", "platform", "deviceFamily", "role", "scopes", "remoteIp",
+        "displayName", "isRepair")
+
+
 def test_playbook_approves_the_one_pending_tui(host, strict):
     known = [p["requestId"] for p in pending("personal")["pending"]]
     req = new_request(host, "personal", known)
+    # device_pairing lists from the gateway's SQLite store (read-only, as the user): no CLI call in check mode, and
+    # the same pending requests and paired devices as the CLI's `devices list --json` (device_pairing_info)
+    check = run_module("homelab.clawdbot.device_pairing", {"profile": "personal", "user": GATEWAY_USER,
+                                                           "client_id": TUI}, check=True)
+    assert check["listed_from"] == "store" and check["cli_calls"] == 0 and "store_unavailable" not in check, check
+    assert check["changed"] is True and [a["requestId"] for a in check["approved"]] == [req["requestId"]], check
+    # (a selector that matches nothing, with all_matching: the whole list as read, unchanged)
+    listed = run_module("homelab.clawdbot.device_pairing", {"profile": "personal", "user": GATEWAY_USER,
+                                                            "client_id": "matches-nothing", "all_matching": True})
+    info = pending("personal")
+    assert listed["listed_from"] == "store" and listed["changed"] is False and listed["cli_calls"] == 0, listed
+    assert req["requestId"] in [p["requestId"] for p in listed["pending"]]
+    assert [{k: p[k] for k in SAME} for p in listed["pending"]] == [{k: p[k] for k in SAME} for p in info["pending"]]
+    assert sorted((p["deviceId"], p["approvedAtMs"], p["tokenCount"]) for p in listed["paired"]) == \
+        sorted((p["deviceId"], p["approvedAtMs"], p["tokenCount"]) for p in info["paired"])
     started = time.monotonic()
     rc, out = run_playbook(APPROVE, "-e", "profile=personal", "-e", "client_id=" + TUI)
     print("approve-pairing.yml for one pending request: %.1f s" % (time.monotonic() - started))

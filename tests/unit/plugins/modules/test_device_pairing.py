@@ -2,6 +2,8 @@
 import copy
 import json
 import os
+import sqlite3
+import subprocess
 
 import pytest
 import yaml
@@ -9,6 +11,7 @@ import yaml
 from ansible.module_utils import basic
 
 from ansible_collections.homelab.clawdbot.plugins.module_utils import flavours
+from ansible_collections.homelab.clawdbot.plugins.module_utils import clawdbot_pairing as cp
 from ansible_collections.homelab.clawdbot.plugins.modules import device_pairing as dp
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -68,11 +71,20 @@ def make_binary(tmp_path, name):
 def run(monkeypatch, tmp_path, module_main):
     binary = make_binary(tmp_path, "clawdbot")
 
-    def _run(module, args, responses=(), check_mode=False, diff=False, binary_name=None, now=NOW):
+    def _run(module, args, responses=(), check_mode=False, diff=False, binary_name=None, now=NOW, store=None):
+        """``store``: None answers the store reader (openclaw, list_from=auto) as for a missing database file;
+        "run" runs the real reader script with this Python. Its calls are recorded in ``_run.store_calls``."""
         queue = list(responses)
         calls, warnings = [], []
+        _run.store_calls = []
 
         def fake_run_command(self, cmd, environ_update=None, data=None, cwd=None, **kwargs):
+            if cp.DEVICE_STORE_SCRIPT in cmd:
+                _run.store_calls.append(list(cmd))
+                if store == "run":
+                    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                    return proc.returncode, proc.stdout, proc.stderr
+                return 3, json.dumps({"unavailable": "sqlite: unable to open database file"}), ""
             calls.append(dict(argv=list(cmd), env=dict(environ_update or {})))
             if not queue:
                 raise AssertionError("unexpected CLI call: %r" % (cmd,))
@@ -643,3 +655,151 @@ def test_examples_use_the_flavour_control_ui_client_id():
     for args in literal:
         want = flavours.get_flavour(args.get("flavour") or flavours.DEFAULT_FLAVOUR)["control_ui_client_id"]
         assert args["client_id"] == want
+
+
+# ----------------------------------------------------------------------------------- openclaw: the store read
+
+def make_store(tmp_path, sql=None, extra_sql=""):
+    """A state dir whose state/openclaw.sqlite holds the fixture's tables and rows (or ``sql``)."""
+    state = tmp_path / "state-personal"
+    (state / "state").mkdir(parents=True)
+    con = sqlite3.connect(str(state / "state" / "openclaw.sqlite"))
+    con.executescript((fixture_text("openclaw_device_pairing.sql") if sql is None else sql) + extra_sql)
+    con.commit()
+    con.close()
+    return str(state)
+
+
+def store_args(state, **extra):
+    args = dict(profile="personal", cli_env={"OPENCLAW_STATE_DIR": state})
+    args.update(extra)
+    return args
+
+
+def test_store_listing_is_the_cli_listing_of_the_same_rows(tmp_path):
+    """The real reader on the fixture's tables gives what `devices list --json` gave for the same rows, minus what
+    only the gateway knows (connected) and what is never returned (keys, tokens)."""
+    state = make_store(tmp_path)
+    proc = subprocess.run(["python3", "-c", cp.DEVICE_STORE_SCRIPT, os.path.join(state, "state", "openclaw.sqlite"),
+                           ",".join(cp._STORE_PENDING_COLUMNS), ",".join(cp._STORE_PAIRED_COLUMNS)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "SECRET" not in proc.stdout and "4qB5_s8E" not in proc.stdout and "0TCHIdsc" not in proc.stdout
+    got = cp.device_listing_from_store(json.loads(proc.stdout), OC_NOW)
+    want = dp.normalise_device_listing(fixture_json("openclaw_devices_list.json"))
+    assert [dp.summarise_pending(e, OC_NOW) for e in got["pending"]] == \
+        [dp.summarise_pending(e, OC_NOW) for e in want["pending"]]
+    assert [dict(dp.summarise_paired(e), connected=False) for e in got["paired"]] == \
+        [dp.summarise_paired(e) for e in want["paired"]]
+    assert got["paired"][0]["connected"] is None and got["paired"][0]["tokenCount"] == 1
+    assert got["pending"][0]["roles"] == ["operator"] and got["pending"][0]["silent"] is False
+
+
+def test_store_listing_drops_what_the_gateway_prunes():
+    """`nowMs - (refreshedAtMs ?? ts) > 3e5` is expired (dist/pairing-files-*.mjs): a request 5 min old is still
+    pending, one a millisecond older is not, and a refresh keeps an old request alive."""
+    cols = cp._STORE_PENDING_COLUMNS
+
+    def row(rid, ts, refreshed=None):
+        values = dict(request_id=rid, device_id="d-" + rid, ts=ts, refreshed_at_ms=refreshed, client_id="cli")
+        return [values.get(c) for c in cols]
+    now = 1796110907516
+    doc = {"pending": [row("fresh", now - 300000), row("stale", now - 300001),
+                       row("refreshed", now - 900000, now - 1000)], "paired": []}
+    got = cp.device_listing_from_store(doc, now)
+    assert [e["requestId"] for e in got["pending"]] == ["fresh", "refreshed"]  # newest first, by ts
+    with pytest.raises(ValueError):
+        cp.device_listing_from_store({"pending": {}}, now)
+
+
+def test_openclaw_approve_reads_the_store_and_calls_the_cli_once(run, tmp_path):
+    state = make_store(tmp_path)
+    failed, result, calls, _w = oc_run(run, store_args(state, client_id="openclaw-tui", gateway_token=TOKEN), [
+        ok(fixture_text("openclaw_devices_approve.json")),
+    ], store="run")
+    assert not failed, result["msg"]
+    binary = os.path.join(run.bindir, "openclaw")
+    assert [c["argv"] for c in calls] == [base_argv(binary, "devices", "approve", OC_REQ)]
+    assert result["cli_calls"] == 1 and result["listed_from"] == "store" and "store_unavailable" not in result
+    assert run.store_calls[0][-3] == os.path.join(state, "state", "openclaw.sqlite")
+    assert result["approved"] == [dict(requestId=OC_REQ, deviceId=OC_DEV, clientId="openclaw-tui", remoteIp=None,
+                                       role="operator")]
+    assert result["pending"] == [] and [p["deviceId"] for p in result["paired"]] == [OC_DEV, OC_PAIRED]
+    assert "SECRET" not in json.dumps(result) and "publicKey" not in json.dumps(result)
+
+
+def test_openclaw_store_with_nothing_pending_calls_no_cli(run, tmp_path):
+    # (approve-pairing.yml reports kind no_match as "nothing to approve"; all_matching succeeds unchanged)
+    state = make_store(tmp_path, extra_sql="DELETE FROM device_pairing_pending;")
+    failed, result, calls, _w = oc_run(run, store_args(state, client_id=OC_UI), [], store="run")
+    assert failed and result["kind"] == "no_match" and result["changed"] is False, result
+    assert calls == [] and result["cli_calls"] == 0 and result["listed_from"] == "store"
+    failed, result, calls, _w = oc_run(run, store_args(state, all_matching=True), [], store="run")
+    assert not failed and result["changed"] is False and calls == [] and result["paired"][0]["deviceId"] == OC_PAIRED
+
+
+def test_openclaw_store_in_check_mode_changes_nothing_and_calls_no_cli(run, tmp_path):
+    state = make_store(tmp_path)
+    failed, result, calls, _w = oc_run(run, store_args(state, request_id=OC_REQ), [], store="run", check_mode=True)
+    assert not failed and result["changed"] is True and calls == [] and result["listed_from"] == "store"
+    assert result["msg"].startswith("would approve 1 request(s) on profile personal: " + OC_REQ)
+
+
+def test_openclaw_store_of_another_schema_falls_back_to_the_cli(run, tmp_path):
+    sql = fixture_text("openclaw_device_pairing.sql").replace("  refreshed_at_ms INTEGER\n", "  expires_at INTEGER\n")
+    state = make_store(tmp_path, sql=sql)
+    failed, result, calls, _w = oc_run(run, store_args(state, request_id=OC_REQ), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        ok(fixture_text("openclaw_devices_approve.json")),
+    ], store="run")
+    assert not failed, result["msg"]
+    assert [c["argv"][3:5] for c in calls] == [["devices", "list"], ["devices", "approve"]]
+    assert result["listed_from"] == "cli" and result["cli_calls"] == 2
+    assert "device_pairing_pending has no column refreshed_at_ms" in result["store_unavailable"]
+
+
+def test_openclaw_missing_store_falls_back_to_the_cli(run, tmp_path):
+    failed, result, calls, _w = oc_run(run, store_args(str(tmp_path / "nowhere"), request_id=OC_REQ), [
+        ok(fixture_text("openclaw_devices_list.json")),
+        ok(fixture_text("openclaw_devices_approve.json")),
+    ], store="run")
+    assert not failed and result["listed_from"] == "cli" and "unable to open database file" in result["store_unavailable"]
+    assert not os.path.exists(str(tmp_path / "nowhere"))  # read-only: nothing was created
+
+
+def test_list_from_cli_and_remote_gateways_and_clawdbot_never_read_the_store(run, tmp_path):
+    state = make_store(tmp_path)
+    for args, binary_name in ((store_args(state, request_id=OC_REQ, list_from="cli"), "openclaw"),
+                              (store_args(state, request_id=OC_REQ, gateway_url="ws://10.0.0.9:18789"), "openclaw")):
+        failed, result, calls, _w = oc_run(run, args, [
+            ok(fixture_text("openclaw_devices_list.json")),
+            ok(fixture_text("openclaw_devices_approve.json")),
+        ], store="run")
+        assert not failed and result["listed_from"] == "cli" and run.store_calls == [], args
+    failed, result, calls, _w = run(dp, dict(profile="personal", all_matching=True), [ok('{"pending":[],"paired":[]}')],
+                                    binary_name="clawdbot", store="run")
+    assert not failed and run.store_calls == [] and result["listed_from"] == "cli"
+
+
+def test_store_reader_runs_as_the_gateway_user_when_root(monkeypatch, tmp_path):
+    """As root for another user the reader goes through runuser (files SQLite creates belong to the user)."""
+    seen = []
+
+    class Cli(object):
+        flavour = "openclaw"
+        gateway_url = None
+        home = str(tmp_path)
+        needs_switch = True
+        extra_env = {"OPENCLAW_STATE_DIR": str(tmp_path / "s")}
+        state_dir = str(tmp_path / "s")
+        profile = "personal"
+
+        class pw(object):
+            pw_name = "user"
+
+    def fake(cmd, **kwargs):
+        seen.append(cmd)
+        return 3, '{"unavailable": "no table device_pairing_pending"}', ""
+    listing, why = cp.read_device_store(Cli(), fake, "/usr/bin/python3", OC_NOW)
+    assert listing is None and why == "%s/s/state/openclaw.sqlite: no table device_pairing_pending" % tmp_path
+    assert seen[0][:6] == ["runuser", "-u", "user", "--", "/usr/bin/python3", "-c"]
