@@ -121,8 +121,8 @@ def test_health_reports_lab_as_its_own_user(host, lab):
 
 
 def test_backup_and_restore_refuse_lab_before_anything_changes(host, lab):
-    # Both are written for one gateway user (issue 15 rewrites them); they must say so instead of archiving the
-    # wrong home or restoring into it.
+    # Both are written for one gateway user (a profile with its own user is backed up by hand as that user,
+    # docs/operations.md); they must say so instead of archiving the wrong home or restoring into it.
     for playbook, extra in (("playbooks/backup.yml", []), ("playbooks/restore.yml", ["-e", "archive=/nonexistent.tar.gz"])):
         rc, out = run_playbook(playbook, "-e", with_lab(), "-e", "profile=lab", *extra)
         assert rc != 0, out[-3000:]
