@@ -306,7 +306,8 @@ def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, bac
     write_as_user(host, state + "/workspace/NOTES.md", "# notes %s\n" % live_mark)
     assert wait_healthy(host, "personal")
     ops_before = start_times(host)["ops"]
-    host.run("rm -f /tmp/port-holder.log %s.failed-restore-* " % state)
+    # no leftovers of an earlier run: the holder watches for these names
+    host.run("rm -rf /tmp/port-holder.log %s.failed-restore-* %s.pre-restore-*" % (state, state))
     res = host.run("echo %s | base64 -d > /tmp/port-holder.py && (nohup python3 /tmp/port-holder.py %d %s "
                    "> /tmp/port-holder.log 2>&1 &)" % (base64.b64encode(HOLDER.encode()).decode(), PROFILES["personal"], state))
     assert res.rc == 0, res.stderr
