@@ -130,7 +130,8 @@ notes:
   - On openclaw the pairing stores are tables of C(<stateDir>/state/openclaw.sqlite). This module reads the device
     tables read-only (O(list_from=auto)) and changes them only through the CLI.
   - With O(list_from=auto) on openclaw, a gateway that is not running is noticed by the approve/reject call, not by
-    the listing; when nothing is pending, nothing is called and the run succeeds.
+    the listing. When nothing matches, no CLI call is made at all; the outcome is the one the CLI's list would give
+    (RV(kind=no_match), or no change with O(all_matching)).
   - On openclaw the CLI on the gateway host, with the gateway token and a loopback URL, presents no device
     identity, so it never shows up as a pending request itself. Pending requests come from the Control UI, the
     TUI and nodes.
