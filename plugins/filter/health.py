@@ -181,6 +181,25 @@ def _health(result):
     return "FAILED: " + truncate(one_line(text), HEALTH_TEXT_MAX), True
 
 
+def _http_answer(result):
+    """``(status, body)`` of a registered ``uri`` result: the HTTP status (-1 without one) and the JSON body (from
+    ``json``, else parsed from ``content``; {} when there is none)."""
+    body = _get(result, "json", None)
+    if not isinstance(body, Mapping):
+        body = cli_json(_get(result, "content", "")) or {}
+    return _get(result, "status", -1), body
+
+
+def _no_answer(result):
+    """The request's message on one line (at most 160 characters), or "no answer"."""
+    return truncate(one_line(_s(_get(result, "msg", "")) or "no answer"), HEALTH_TEXT_MAX)
+
+
+def _result_of(results, name):
+    """The registered loop result whose ``item.name`` is ``name`` ({} when there is none)."""
+    return next((r for r in results or [] if _get(_get(r, "item", {}), "name") == name), {})
+
+
 def _ready(result):
     """(text, failed) of the profile's ``GET /readyz`` (a registered ``uri`` result; openclaw only).
 
@@ -188,17 +207,13 @@ def _ready(result):
     ``{"ready": false, "failing": [...]}`` otherwise (contract 6)."""
     if not result or _get(result, "skipped", False):
         return "not asked (gateway not running)" if result else "not checked", False
-    status = _get(result, "status", -1)
-    body = _get(result, "json", None)
-    if not isinstance(body, Mapping):
-        body = cli_json(_get(result, "content", "")) or {}
+    status, body = _http_answer(result)
     if status == 200 and _get(body, "ready", False) is True:
         return "ready", False
     failing = [_s(x) for x in _get(body, "failing", []) or []] if isinstance(_get(body, "failing", []), list) else []
     if status in (200, 503) and body:
         return "NOT READY (HTTP %s%s)" % (_s(status), "; failing: " + ", ".join(failing) if failing else ""), True
-    text = one_line(_s(_get(result, "msg", "")) or "no answer")
-    return "NO ANSWER (HTTP %s: %s)" % (_s(status), truncate(text, HEALTH_TEXT_MAX)), True
+    return "NO ANSWER (HTTP %s: %s)" % (_s(status), _no_answer(result)), True
 
 
 def _live(result):
@@ -206,14 +221,10 @@ def _live(result):
     ``{"ok": true, "status": "live"}`` while the process serves HTTP, whatever its channels do (contract 6)."""
     if not result or _get(result, "skipped", False):
         return "not asked (gateway not running)" if result else "not checked", False
-    status = _get(result, "status", -1)
-    body = _get(result, "json", None)
-    if not isinstance(body, Mapping):
-        body = cli_json(_get(result, "content", "")) or {}
+    status, body = _http_answer(result)
     if status == 200 and _get(body, "ok", False) is True:
         return "live", False
-    text = one_line(_s(_get(result, "msg", "")) or "no answer")
-    return "NOT LIVE (HTTP %s: %s)" % (_s(status), truncate(text, HEALTH_TEXT_MAX)), True
+    return "NOT LIVE (HTTP %s: %s)" % (_s(status), _no_answer(result)), True
 
 
 def _issue_text(issue):
@@ -318,26 +329,26 @@ def health_report(profiles, units=None, units_error="", health_results=None, ss_
         active = _get(u, "ActiveState", "unknown")
         problems = _unit_problems(p, u, units_error)
 
-        result = next((r for r in health_results or [] if _get(_get(r, "item", {}), "name") == p["name"]), {})
+        result = _result_of(health_results, p["name"])
         health, failed = _health(result)
         if failed:
             problems.append("gateway health failed")
 
         ready, not_ready = "not checked", False
         if ready_results is not None:
-            result = next((r for r in ready_results or [] if _get(_get(r, "item", {}), "name") == p["name"]), {})
+            result = _result_of(ready_results, p["name"])
             ready, not_ready = _ready(result)
             if not_ready:
                 problems.append("not ready (/readyz)")
 
         live = rpc = "not checked"
         if live_results is not None:
-            result = next((r for r in live_results or [] if _get(_get(r, "item", {}), "name") == p["name"]), {})
+            result = _result_of(live_results, p["name"])
             live, not_live = _live(result)
             if not_live:
                 problems.append("not live (/healthz)")
         if status_results is not None:
-            result = next((r for r in status_results or [] if _get(_get(r, "item", {}), "name") == p["name"]), {})
+            result = _result_of(status_results, p["name"])
             rpc, rpc_failed = _status(result)
             if rpc_failed:
                 problems.append("gateway status --require-rpc failed")
