@@ -302,15 +302,20 @@ class ClawdbotCLI(object):
             raise CLIError("the %s CLI was not found at %s (is clawdbot_install applied for user %s with the %s "
                            "flavour? set binary or flavour otherwise)"
                            % (self.definition["product"], self.binary, self.pw.pw_name, self.flavour), cmd=argv)
-        cmd = argv
-        if self.needs_switch:
-            # runuser keeps the caller's environment (so the token stays out of argv) and sets
-            # HOME/USER/LOGNAME for the target user.
-            cmd = ["runuser", "-u", self.pw.pw_name, "--"] + argv
-        rc, out, err = self.module.run_command(cmd, environ_update=env, data=data,
-                                               cwd=self.home if os.access(self.home, os.X_OK) else None)
+        rc, out, err = self.run_as_user(argv, env, data=data)
         self.calls.append(argv)
         return rc, strip_ansi(out), strip_ansi(err)
+
+    def run_as_user(self, argv, environ_update, data=None):
+        """Run ``argv`` as the gateway user, from its home when it may enter it; returns ``run_command``'s
+        ``(rc, stdout, stderr)``. As root for another user it goes through ``runuser``, which keeps the caller's
+        environment (so a token stays out of argv) and sets HOME/USER/LOGNAME for the target user; files the
+        command creates belong to that user."""
+        cmd = list(argv)
+        if self.needs_switch:
+            cmd = ["runuser", "-u", self.pw.pw_name, "--"] + cmd
+        return self.module.run_command(cmd, environ_update=environ_update, data=data,
+                                       cwd=self.home if os.access(self.home, os.X_OK) else None)
 
     def run_json(self, args, with_gateway=False, what="CLI", text_fallback=None):
         """Run ``args --json``; return the parsed value. Raises CLIError on rc != 0, on an openclaw error envelope

@@ -364,20 +364,17 @@ def device_store_path(cli, environ=None):
     return os.path.join(resolve_state_dir(cli, environ), *DEVICE_STORE_RELPATH)
 
 
-def read_device_store(cli, run_command, python, now_ms):
-    """``(listing, None)`` read from the profile's SQLite store as the gateway user, or ``(None, why)`` when it
-    cannot be used: another flavour, a remote gateway (``gateway_url``), no such file, or tables and columns other
-    than those measured. ``run_command`` is ``AnsibleModule.run_command``, ``python`` the interpreter to run."""
+def read_device_store(cli, python, now_ms):
+    """``(listing, None)`` read from the profile's SQLite store as the gateway user (``cli.run_as_user``), or
+    ``(None, why)`` when it cannot be used: another flavour, a remote gateway (``gateway_url``), no such file, or
+    tables and columns other than those measured. ``python`` is the interpreter to run the reader with."""
     if not uses_sqlite_stores(cli):
         return None, "the %s flavour keeps no SQLite store" % cli.flavour
     if cli.gateway_url:
         return None, "gateway_url names a gateway whose store is not on this host"
     path = device_store_path(cli)
     cmd = [python, "-c", DEVICE_STORE_SCRIPT, path, ",".join(_STORE_PENDING_COLUMNS), ",".join(_STORE_PAIRED_COLUMNS)]
-    if cli.needs_switch:
-        cmd = ["runuser", "-u", cli.pw.pw_name, "--"] + cmd
-    rc, out, err = run_command(cmd, environ_update={"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
-                               cwd=cli.home if os.access(cli.home, os.X_OK) else None)
+    rc, out, err = cli.run_as_user(cmd, {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"})
     try:
         doc = json.loads(out) if out and out.strip() else None
     except ValueError:

@@ -637,7 +637,7 @@ def main():
 
     listing, listed_from, store_unavailable = None, "cli", None
     if p["list_from"] == "auto" and uses_sqlite_stores(cli):
-        listing, store_unavailable = read_device_store(cli, module.run_command, sys.executable, now)
+        listing, store_unavailable = read_device_store(cli, sys.executable, now)
         if listing is not None:
             listed_from = "store"
     if listing is None:

@@ -12,6 +12,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.homelab.clawdbot.plugins.module_utils import flavours
 from ansible_collections.homelab.clawdbot.plugins.module_utils import clawdbot_pairing as cp
+from ansible_collections.homelab.clawdbot.plugins.module_utils.clawdbot_cli import ClawdbotCLI
 from ansible_collections.homelab.clawdbot.plugins.modules import device_pairing as dp
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -782,10 +783,17 @@ def test_list_from_cli_and_remote_gateways_and_clawdbot_never_read_the_store(run
 
 
 def test_store_reader_runs_as_the_gateway_user_when_root(monkeypatch, tmp_path):
-    """As root for another user the reader goes through runuser (files SQLite creates belong to the user)."""
+    """As root for another user the reader goes through runuser (files SQLite creates belong to the user): the
+    CLI runner's own run_as_user, with a fake run_command."""
     seen = []
 
+    def fake(cmd, **kwargs):
+        seen.append(cmd)
+        return 3, '{"unavailable": "no table device_pairing_pending"}', ""
+
     class Cli(object):
+        run_as_user = ClawdbotCLI.run_as_user
+        module = type("Module", (object,), {"run_command": staticmethod(fake)})()
         flavour = "openclaw"
         gateway_url = None
         home = str(tmp_path)
@@ -797,9 +805,6 @@ def test_store_reader_runs_as_the_gateway_user_when_root(monkeypatch, tmp_path):
         class pw(object):
             pw_name = "user"
 
-    def fake(cmd, **kwargs):
-        seen.append(cmd)
-        return 3, '{"unavailable": "no table device_pairing_pending"}', ""
-    listing, why = cp.read_device_store(Cli(), fake, "/usr/bin/python3", OC_NOW)
+    listing, why = cp.read_device_store(Cli(), "/usr/bin/python3", OC_NOW)
     assert listing is None and why == "%s/s/state/openclaw.sqlite: no table device_pairing_pending" % tmp_path
     assert seen[0][:6] == ["runuser", "-u", "user", "--", "/usr/bin/python3", "-c"]
