@@ -11,7 +11,6 @@ a hand-added config key. Then:
    the Serve mappings unchanged;
 3. a second run changes nothing.
 """
-import base64
 import json
 import os
 import re
@@ -22,9 +21,9 @@ import uuid
 
 import pytest
 import yaml
-from helpers import (GATEWAY_HOSTS, GATEWAY_USER, PROFILES, device_id, fresh_home, inventory_dir, read_config, recap,
-                     remote_cli, run_module, run_playbook, user_cmd, wait_healthy_cli, wait_listen, write_as_user,
-                     write_dm_request)
+from helpers import (GATEWAY_HOSTS, GATEWAY_USER, PROFILES, device_id, fresh_home, inventory_dir, port_held,
+                     port_holder_log, read_config, recap, remote_cli, run_module, run_playbook, user_cmd,
+                     wait_healthy_cli, wait_listen, write_as_user, write_dm_request)
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -153,47 +152,19 @@ def test_check_mode_shows_the_plan_and_changes_nothing(host, legacy, inventory):
     assert {p: _unit(host, "clawdbot-gateway-%s.service" % p, "MainPID") for p in PROFILES} == units
 
 
-# Takes 127.0.0.1:<port> once <target> exists (the migration copied the state while the clawdbot gateway is stopped,
-# so the openclaw gateway cannot listen); gives it back when <target> is gone again (the rollback moved it aside), so
-# the clawdbot gateway can listen again; or after 600 s.
-HOLDER = r"""
-import os, socket, sys, time
-port, target = int(sys.argv[1]), sys.argv[2]
-deadline = time.time() + 600
-while time.time() < deadline and not os.path.exists(target):
-    time.sleep(0.05)
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-while time.time() < deadline:
-    try:
-        s.bind(("127.0.0.1", port))
-        break
-    except OSError:
-        time.sleep(0.02)
-s.listen()
-print("holding", flush=True)
-while time.time() < deadline and os.path.exists(target):
-    time.sleep(0.05)
-s.close()
-print("released", flush=True)
-"""
-
-
 @pytest.fixture(scope="module")
 def failed_run(host, legacy, inventory, backups):
     """A migration whose openclaw gateway for personal cannot listen (a process of the test holds the port)."""
     inventory({"profiles_health_timeout": 15})
-    host.run("rm -f /tmp/port-holder.log")
-    res = host.run("echo %s | base64 -d > /tmp/port-holder.py && (nohup python3 /tmp/port-holder.py %d %s "
-                   "> /tmp/port-holder.log 2>&1 &)"
-                   % (base64.b64encode(HOLDER.encode()).decode(), PROFILES["personal"], HOME + "/.openclaw-personal"))
-    assert res.rc == 0, res.stderr
+    # the port is taken once the state is copied (the clawdbot gateway is stopped), so the openclaw gateway cannot
+    # listen, and given back when the rollback moved the new state root aside, so clawdbot can listen again
+    target = HOME + "/.openclaw-personal"
     try:
-        rc, out = _migrate("-e", "clawdbot_backup_dir=%s" % backups)
+        with port_held(host, PROFILES["personal"], target, "gone:" + target):
+            rc, out = _migrate("-e", "clawdbot_backup_dir=%s" % backups)
     finally:
-        host.run("pkill -f '[p]ort-holder.py'")
         inventory()
-    return {"rc": rc, "out": out, "holder": host.file("/tmp/port-holder.log").content_string.split()}
+    return {"rc": rc, "out": out, "holder": port_holder_log(host)}
 
 
 def test_a_failed_migration_puts_the_profile_back_on_clawdbot(host, legacy, failed_run, backups):

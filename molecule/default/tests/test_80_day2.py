@@ -21,7 +21,8 @@ import time
 import uuid
 
 import pytest
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, recap, run_module, run_playbook, user_cmd, write_as_user
+from helpers import (GATEWAY_HOSTS, GATEWAY_USER, PROFILES, port_held, port_holder_log, recap, run_module, run_playbook,
+                     user_cmd, write_as_user)
 from oc import (PIN, cli_json, config_path, home, pair_tui, read_config, seed_dm_request, start_times,
                 state_dir, unit_name, wait_healthy)
 
@@ -267,32 +268,6 @@ def test_restore_after_wipe_brings_everything_back(host, user_data, backup):
     assert start_times(host) == before
 
 
-# Takes 127.0.0.1:<port> once the live state root was moved aside (<state>.pre-restore-*: the gateway is stopped), so
-# the restored gateway cannot listen; gives it back once the swap back moved the restored state aside
-# (<state>.failed-restore-*), so the previous state can listen again; or after 600 s.
-HOLDER = r"""
-import glob, socket, sys, time
-port, state = int(sys.argv[1]), sys.argv[2]
-deadline = time.time() + 600
-while time.time() < deadline and not glob.glob(state + ".pre-restore-*"):
-    time.sleep(0.02)
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-while time.time() < deadline:
-    try:
-        s.bind(("127.0.0.1", port))
-        break
-    except OSError:
-        time.sleep(0.02)
-s.listen()
-print("holding", flush=True)
-while time.time() < deadline and not glob.glob(state + ".failed-restore-*"):
-    time.sleep(0.05)
-s.close()
-print("released", flush=True)
-"""
-
-
 def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, backup):
     """The restored gateway cannot listen (a process of the test takes personal's port while the gateway is stopped),
     so `gateway health` never answers: the swap back puts the previous state root in place, starts the gateway on it
@@ -307,18 +282,15 @@ def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, bac
     assert wait_healthy(host, "personal")
     ops_before = start_times(host)["ops"]
     # no leftovers of an earlier run: the holder watches for these names
-    host.run("rm -rf /tmp/port-holder.log %s.failed-restore-* %s.pre-restore-*" % (state, state))
-    res = host.run("echo %s | base64 -d > /tmp/port-holder.py && (nohup python3 /tmp/port-holder.py %d %s "
-                   "> /tmp/port-holder.log 2>&1 &)" % (base64.b64encode(HOLDER.encode()).decode(), PROFILES["personal"], state))
-    assert res.rc == 0, res.stderr
+    host.run("rm -rf %s.failed-restore-* %s.pre-restore-*" % (state, state))
     started = time.monotonic()
-    try:
+    # the port is taken once the live state root was moved aside (the gateway is stopped), and given back once the
+    # swap back moved the restored state aside, so the previous state can listen again
+    with port_held(host, PROFILES["personal"], state + ".pre-restore-*", "exists:%s.failed-restore-*" % state):
         rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % backup["archive"],
                                "-e", "clawdbot_restore_health_timeout=30")
-    finally:
-        host.run("pkill -f '[p]ort-holder.py'")
     print("restore.yml (unhealthy, swapped back): %.1f s" % (time.monotonic() - started))
-    assert host.file("/tmp/port-holder.log").content_string.split() == ["holding", "released"]
+    assert port_holder_log(host) == ["holding", "released"]
     flat = " ".join(out.split())
     assert rc != 0, flat[-3000:]
     assert "Restoring profile personal on vm102 from %s failed" % backup["archive"] in flat, flat[-3000:]

@@ -19,7 +19,6 @@ config key is added by hand. Then:
      device, the hand-added key and the migrated store.
 The host ends on the scenario's pin (2026.9.6) with the converge's settings, for test_95.
 """
-import base64
 import json
 import os
 import shutil
@@ -28,7 +27,8 @@ import tempfile
 import uuid
 
 import pytest
-from helpers import GATEWAY_HOSTS, GATEWAY_USER, PROFILES, run_playbook, user_cmd, write_as_user
+from helpers import (GATEWAY_HOSTS, GATEWAY_USER, PROFILES, port_held, port_holder_log, run_playbook, user_cmd,
+                     write_as_user)
 from oc import PIN, config_path, home, pair_tui, read_config, state_dir, unit_name, unit_path, unit_show, wait_healthy
 
 testinfra_hosts = GATEWAY_HOSTS
@@ -91,47 +91,14 @@ def old_host(host):
     host.run("rm -rf /tmp/%s" % name)
 
 
-# Takes 127.0.0.1:<port> as soon as it is free; gives it back when <copy> has existed and is gone again (the
-# rollback moved it back), or after 600 s.
-HOLDER = r"""
-import os, socket, sys, time
-port, copy = int(sys.argv[1]), sys.argv[2]
-s = socket.socket()
-# as node does: the old gateway's closed connections (TIME_WAIT) would refuse a plain bind
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-deadline = time.time() + 600
-while time.time() < deadline:
-    try:
-        s.bind(("127.0.0.1", port))
-        break
-    except OSError:
-        time.sleep(0.02)
-s.listen()
-print("holding", flush=True)
-seen = False
-while time.time() < deadline:
-    seen = seen or os.path.exists(copy)
-    if seen and not os.path.exists(copy):
-        break
-    time.sleep(0.02)
-print("released", flush=True)
-"""
-
-
 def test_an_upgrade_whose_gateway_cannot_come_up_is_rolled_back_with_its_state(host, old_host):
     ops_before = unit_show(host, "ops", "MainPID", "ExecMainStartTimestampMonotonic")
     copy = state_dir(host, "personal") + "/state.rollback"
-    host.run("rm -f /tmp/port-holder.log")
-    res = host.run("echo %s | base64 -d > /tmp/port-holder.py && (nohup python3 /tmp/port-holder.py %d %s "
-                   "> /tmp/port-holder.log 2>&1 &)"
-                   % (base64.b64encode(HOLDER.encode()).decode(), PROFILES["personal"], copy))
-    assert res.rc == 0, res.stderr
-    try:
+    # the port is taken the moment the old gateway lets it go, and given back when the rollback moved the copy back
+    with port_held(host, PROFILES["personal"], "", "gone:" + copy):
         rc, out = run_playbook(UPGRADE, "-e", "clawdbot_install_version=%s" % PIN, "-e", "profiles_health_timeout=45",
                                "-e", "clawdbot_upgrade_backup=false")
-    finally:
-        host.run("pkill -f '[p]ort-holder.py'")
-    assert host.file("/tmp/port-holder.log").content_string.split() == ["holding", "released"]
+    assert port_holder_log(host) == ["holding", "released"]
     assert rc != 0, out[-3000:]
     text = flat(out)
     assert "Profile personal (openclaw-gateway-personal.service, openclaw %s) did not pass `gateway health`" % PIN in text, \

@@ -1,10 +1,12 @@
 """Helpers shared by the molecule testinfra suites: run playbooks against the scenario's inventory,
 run the clawdbot CLI as the gateway user, snapshot what a failed run must not change."""
 import base64
+import contextlib
 import datetime
 import json
 import os
 import re
+import shlex
 import subprocess
 import time
 import uuid
@@ -197,3 +199,55 @@ def write_dm_request(host, profile, code, sender, channel="telegram"):
     home = "/home/%s" % GATEWAY_USER
     host.run("install -d -m 0700 -o %s -g %s %s/.clawdbot-%s/credentials" % (GATEWAY_USER, GATEWAY_USER, home, profile))
     write_as_user(host, "%s/.clawdbot-%s/credentials/%s-pairing.json" % (home, profile, channel), json.dumps(store))
+
+
+# A process of a test that makes a gateway unable to listen: it takes 127.0.0.1:<port> (with SO_REUSEADDR, as node
+# does: the old gateway's closed connections in TIME_WAIT would refuse a plain bind) once a path matching the glob
+# <take_after> exists ('' = as soon as the port is free), and gives it back when <release> holds:
+# "gone:<glob>" (matched once, then no longer) or "exists:<glob>"; or after 600 s. It prints "holding" and "released".
+PORT_HOLDER = r"""
+import glob, socket, sys, time
+port, take_after, release = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+how, pattern = release.split(":", 1)
+deadline = time.time() + 600
+while take_after and time.time() < deadline and not glob.glob(take_after):
+    time.sleep(0.02)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+while time.time() < deadline:
+    try:
+        s.bind(("127.0.0.1", port))
+        break
+    except OSError:
+        time.sleep(0.02)
+s.listen()
+print("holding", flush=True)
+seen = False
+while time.time() < deadline:
+    found = bool(glob.glob(pattern))
+    seen = seen or found
+    if (how == "exists" and found) or (how == "gone" and seen and not found):
+        break
+    time.sleep(0.02)
+s.close()
+print("released", flush=True)
+"""
+
+
+@contextlib.contextmanager
+def port_held(host, port, take_after, release):
+    """Run PORT_HOLDER on the host for the duration of the block (killed at its end); its log is port_holder_log()."""
+    host.run("rm -f /tmp/port-holder.log")
+    res = host.run("echo %s | base64 -d > /tmp/port-holder.py && (nohup python3 /tmp/port-holder.py %d %s %s "
+                   "> /tmp/port-holder.log 2>&1 &)" % (base64.b64encode(PORT_HOLDER.encode()).decode(), port,
+                                                       shlex.quote(take_after), shlex.quote(release)))
+    assert res.rc == 0, res.stderr
+    try:
+        yield
+    finally:
+        host.run("pkill -f '[p]ort-holder.py'")
+
+
+def port_holder_log(host):
+    """What the port holder printed: ["holding", "released"] when it took the port and gave it back."""
+    return host.file("/tmp/port-holder.log").content_string.split()
