@@ -226,6 +226,28 @@ def test_bad_playbook_arguments_fail_without_changes(host, baseline, case):
     assert after == before, snapshot_diff(before, after)
 
 
+ROCKY = 'PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\nNAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n'
+
+
+def test_a_host_the_roles_are_not_written_for_is_refused_before_anything_changes(host):
+    """The preflight reads /etc/os-release (and that systemd is init): on anything but Debian/Ubuntu (or a derivative)
+    site.yml stops in its first play, names what it found, and changes nothing."""
+    assert host.run("mv /etc/os-release /etc/os-release.homelab-test && printf '%%s' '%s' > /etc/os-release" % ROCKY).rc == 0
+    try:
+        before = snapshot(host)
+        rc, out = run_playbook(SITE)
+        flat = " ".join(out.split())
+        assert rc != 0, out[-3000:]
+        assert "This host runs Rocky Linux 9.4 (Blue Onyx); the collection supports Debian 12/13 or Ubuntu" in flat, out[-3000:]
+        assert "Nothing was changed on vm102" in flat
+        assert "Provision the gateway host" not in out
+        after = snapshot(host)
+        assert after == before, snapshot_diff(before, after)
+    finally:
+        host.run("mv -f /etc/os-release.homelab-test /etc/os-release")
+    assert "trixie" in host.file("/etc/os-release").content_string
+
+
 def test_a_host_running_the_other_product_is_refused_before_anything_changes(host):
     """A VM102 whose gateways are clawdbot's is not converted by installing openclaw next to them (same ports):
     the preflight names the units it found and the variable, and nothing changes (the migration is its own step)."""
