@@ -4,9 +4,9 @@
 SHELL := /bin/bash
 H := tests/harness
 
-.PHONY: test lint sanity unit molecule canary demo demo-destroy build image bench docs
+.PHONY: test lint sanity unit importer molecule canary demo demo-destroy build image bench docs
 
-test:            ## everything, in order: lint, sanity, unit, molecule (the CI command)
+test:            ## everything, in order: lint, sanity, unit, importer, molecule (the CI command)
 	$(H)/run.sh all
 
 lint:            ## yamllint + ansible-lint
@@ -18,6 +18,9 @@ sanity:          ## ansible-test sanity in a temporary ansible_collections tree
 unit:            ## pytest unit tests of modules, module_utils and test doubles
 	$(H)/run.sh unit
 
+importer:        ## what Galaxy runs on the built tarball: galaxy-importer and antsibull-docs lint-collection-docs
+	$(H)/run.sh importer
+
 molecule:        ## molecule test (SCENARIO=name to run one scenario)
 	$(H)/run.sh molecule $(SCENARIO)
 
@@ -27,8 +30,8 @@ canary:          ## not CI: the default scenario with openclaw@latest (CANARY_TA
 docs:            ## regenerate docs/roles (argument_specs) and docs/modules (antsibull-docs)
 	$(H)/docs.sh
 
-image:           ## build (or reuse) the debootstrap systemd test image
-	$(H)/ensure-host.sh && $(H)/build-image.sh
+image:           ## build (or reuse) the debootstrap test images (Debian 12 full, Debian 13 minimal)
+	$(H)/ensure-host.sh && $(H)/build-image.sh && $(H)/build-image.sh minimal
 
 demo:            ## start the vm102-demo container and run playbooks/site.yml against it
 	$(H)/demo.sh up

@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) homelab.clawdbot maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write docs/roles/<role>.md (and docs/roles/README.md) from roles/<role>/meta/argument_specs.yml.
+"""Write docs/roles/<role>.md (and docs/roles/README.md) and roles/<role>/README.md from roles/<role>/meta/argument_specs.yml.
 
 Usage:  python tools/gen_role_docs.py [--out DIR] [--check]
 
 The output depends only on the spec files (roles in name order, entry points and options in file order),
-so re-running the script is all that is needed after a spec changes.  ``--check`` writes nothing and exits
+so re-running the script is all that is needed after a spec changes.  roles/<role>/README.md is the short page
+Galaxy shows for the role (its importer refuses a role without one): what the role does, how to use it, and a
+link to the full option table in docs/roles/.  ``--check`` writes nothing and exits
 1 when a page in DIR differs, is missing, or exists for a role that does not.  Needs Python 3 and PyYAML.
 """
 
@@ -188,7 +190,64 @@ def write(pages, out_dir):
     docs_pages.write(pages, out_dir, _ours)
 
 
+README_HEADER = ("<!-- Generated from roles/{role}/meta/argument_specs.yml by tools/gen_role_docs.py. -->\n"
+                 "> Generated from `meta/argument_specs.yml` — do not edit; run `make docs`.\n")
+
+
+def render_readme(role, specs):
+    """roles/<role>/README.md: the main entry point's description and use; the options live in docs/roles/<role>.md."""
+    entry_points = (specs or {}).get("argument_specs") or {}
+    main_spec = entry_points.get("main") or {}
+    lines = [README_HEADER.format(role=role), "# Role `homelab.clawdbot.%s`" % role, ""]
+    if main_spec.get("short_description"):
+        lines += ["**%s**" % markup(main_spec["short_description"]).rstrip("."), ""]
+    for para in paragraphs(main_spec.get("description")):
+        lines += ["- " + para]
+    if main_spec.get("description"):
+        lines.append("")
+    lines += ["```yaml", "- ansible.builtin.include_role:", "    name: homelab.clawdbot.%s" % role, "```", "",
+              "Entry points: %s. Every option, its type and default: [docs/roles/%s.md](../../docs/roles/%s.md) "
+              "(the collection's README has the playbooks that use this role)." % (
+                  ", ".join("`%s`" % ep for ep in entry_points), role, role), ""]
+    return "\n".join(lines)
+
+
+def render_readmes(repo=REPO):
+    """{path of roles/<role>/README.md: text} for every role with a spec."""
+    return dict((os.path.join(repo, "roles", role, "README.md"), render_readme(role, specs)) for role, specs in load_roles(repo))
+
+
+def readme_problems(readmes):
+    problems = []
+    for path, text in sorted(readmes.items()):
+        if not os.path.isfile(path):
+            problems.append("%s is missing" % path)
+            continue
+        with open(path, encoding="utf-8") as fh:
+            if fh.read() != text:
+                problems.append("%s is out of date" % path)
+    return problems
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    rc = _docs_main(argv)
+    readmes = render_readmes()
+    if "--check" in argv:
+        problems = readme_problems(readmes)
+        for p in problems:
+            print(p, file=sys.stderr)
+        return rc or (1 if problems else 0)
+    if "--out" not in " ".join(argv):
+        for path, text in readmes.items():
+            if readme_problems({path: text}):
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+        print("wrote %d role READMEs" % len(readmes))
+    return rc
+
+
+def _docs_main(argv):
     return docs_pages.main(argv, __doc__.splitlines()[0], os.path.join(REPO, "docs", "roles"), render_all, compare, _ours,
                            "role docs are out of sync with roles/*/meta/argument_specs.yml: run `make docs`")
 

@@ -85,3 +85,26 @@ def test_suboptions_get_their_own_table():
     assert "Suboptions of `demo_list` (list of dict):" in page
     assert "| `demo_list.name` | str |  | yes |  | Name \\| with pipe. |" in page
     assert "| `demo_list.port` | int | `1` | no | `1`, `2` |  |" in page
+
+
+def test_every_role_has_its_readme_in_sync():
+    """Galaxy's importer refuses a role without roles/<role>/README.md; the generator writes and checks it."""
+    gen = _generator()
+    readmes = gen.render_readmes(REPO)
+    roles = sorted(r for r in os.listdir(os.path.join(REPO, "roles"))
+                   if os.path.isfile(os.path.join(REPO, "roles", r, "meta", "argument_specs.yml")))
+    assert sorted(os.path.basename(os.path.dirname(p)) for p in readmes) == roles
+    assert gen.readme_problems(readmes) == [], "run `make docs`"
+    for path, text in readmes.items():
+        role = os.path.basename(os.path.dirname(path))
+        assert "# Role `homelab.clawdbot.%s`" % role in text and "(../../docs/roles/%s.md)" % role in text
+
+
+def test_readme_check_detects_drift(tmp_path):
+    gen = _generator()
+    path = str(tmp_path / "README.md")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("hand-written\n")
+    text = gen.render_readme("demo", {"argument_specs": {"main": {"short_description": "Demo."}}})
+    assert gen.readme_problems({path: text}) == ["%s is out of date" % path]
+    assert gen.readme_problems({str(tmp_path / "missing.md"): text}) == ["%s is missing" % (tmp_path / "missing.md")]
