@@ -4,6 +4,8 @@ The unit tests import modules by their collection path, exactly as Ansible does.
 already running inside an ``ansible_collections/homelab/clawdbot`` tree (ansible-test does that), a
 symlinked tree is created in a temporary directory and put first on ``sys.path``.
 """
+import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -31,7 +33,19 @@ sys.path.insert(0, _collection_root())
 import pytest  # noqa: E402  (after the sys.path set-up above)
 
 from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
+from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args  # noqa: E402
+except ImportError:  # 2.16-2.18 (the lowest supported release, meta/runtime.yml): the module args as 2.16 reads them
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
 
 
 class ModuleExit(Exception):

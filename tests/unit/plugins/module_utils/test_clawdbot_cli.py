@@ -1,4 +1,8 @@
 """Unit tests of the shared CLI runner (parsing of real CLI output of both flavours, env, paths)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import os
 import pwd
 

@@ -1,4 +1,8 @@
 """Unit tests of the pairing helpers for both flavours (contract 4 and 5 of each), exact CLI strings."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 

@@ -1,4 +1,8 @@
 """Unit tests of the JSON5 reader used for Clawdbot config files."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import math
 
 import pytest

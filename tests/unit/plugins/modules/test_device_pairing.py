@@ -1,4 +1,8 @@
 """Unit tests of homelab.clawdbot.device_pairing, against recorded CLI output of both flavours (contract 4.1/4.2)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import copy
 import json
 import os

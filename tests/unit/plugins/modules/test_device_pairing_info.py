@@ -1,4 +1,8 @@
 """Unit tests of homelab.clawdbot.device_pairing_info: one ``devices list --json``, never a change (both flavours)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 

@@ -3,6 +3,10 @@
 clawdbot: store files read directly, CLI only to approve. openclaw: SQLite stores, so `pairing list --json` and
 `pairing approve` only; the database is never opened.
 """
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import pwd

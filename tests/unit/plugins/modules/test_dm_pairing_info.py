@@ -3,6 +3,10 @@
 clawdbot: reads the store files, never runs the CLI or creates anything. openclaw: one `pairing list --json`, the
 SQLite database is never opened.
 """
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import sqlite3

@@ -1,4 +1,8 @@
 """Unit tests of homelab.clawdbot.gateway_config (real files in tmp_path, real validator processes)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import re
@@ -11,21 +15,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.homelab.clawdbot.plugins.modules import gateway_config
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
+from conftest import patch_module_args  # ansible-core 2.19 or its 2.16-2.18 equivalent (tests/unit/conftest.py)
 
 
 CONTRACT_JSON5 = """\

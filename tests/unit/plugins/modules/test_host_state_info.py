@@ -1,5 +1,9 @@
 """Unit tests of homelab.clawdbot.host_state_info: one read-only round trip over paths, files, users,
 packages and systemd user units."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import hashlib
 import os
 import pwd

@@ -28,17 +28,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.homelab.clawdbot.plugins.modules import openai_models_info
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
-            yield
+from conftest import patch_module_args  # ansible-core 2.19 or its 2.16-2.18 equivalent (tests/unit/conftest.py)
 
 
 cryptography = pytest.importorskip("cryptography")

@@ -1,11 +1,15 @@
 """tailscale_serve: the planning logic, and the module end to end against the tailscale CLI test double."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import subprocess
 import sys
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from conftest import patch_module_args  # ansible-core 2.19 or its 2.16-2.18 equivalent (tests/unit/conftest.py)
 
 from ansible_collections.homelab.clawdbot.plugins.modules import tailscale_serve as ts
 
