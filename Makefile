@@ -4,9 +4,9 @@
 SHELL := /bin/bash
 H := tests/harness
 
-.PHONY: test lint sanity unit importer molecule canary demo demo-destroy build image bench docs
+.PHONY: test lint sanity unit importer compat molecule canary demo demo-destroy build image bench docs ee-test
 
-test:            ## everything, in order: lint, sanity, unit, importer, molecule (the CI command)
+test:            ## everything, in order: lint, sanity, unit, importer, compat, molecule (the CI command)
 	$(H)/run.sh all
 
 lint:            ## yamllint + ansible-lint
@@ -20,6 +20,9 @@ unit:            ## pytest unit tests of modules, module_utils and test doubles
 
 importer:        ## what Galaxy runs on the built tarball: galaxy-importer and antsibull-docs lint-collection-docs
 	$(H)/run.sh importer
+
+compat:          ## ansible-test sanity and the unit tests on the lowest supported ansible-core (2.16)
+	$(H)/run.sh compat
 
 molecule:        ## molecule test (SCENARIO=name to run one scenario)
 	$(H)/run.sh molecule $(SCENARIO)
@@ -38,6 +41,9 @@ demo:            ## start the vm102-demo container and run playbooks/site.yml ag
 
 demo-destroy:    ## remove the vm102-demo container
 	$(H)/demo.sh destroy
+
+ee-test:         ## not CI: build execution-environment.yml with ansible-builder, run site.yml through ansible-navigator
+	$(H)/ee.sh
 
 bench:           ## timings on the demo container: first converge, no-op re-run, floor, approve-pairing vs manual CLI
 	$(H)/bench.sh

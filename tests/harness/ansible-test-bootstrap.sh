@@ -4,8 +4,14 @@
 # Put an equivalent there: Python's bundled ensurepip installs pip offline, then pip installs the exact
 # packages ansible-test asked for (pip==<ver>) from PyPI.
 # shellcheck source=tests/harness/lib.sh
+# Usage: ansible-test-bootstrap.sh [virtualenv]   (default: the pinned toolchain's; compat.sh passes the 2.16 one)
 . "$(dirname "$0")/lib.sh"
-activate_venv
+if [ -n "${1:-}" ]; then
+  # shellcheck disable=SC1091
+  . "$1/bin/activate"
+else
+  activate_venv
+fi
 ver=$(python - <<'PY'
 import re, pathlib, ansible_test
 src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"

@@ -69,16 +69,7 @@ run_lint() {
 run_sanity() {
   stage "sanity: ansible-test sanity in a temporary ansible_collections/homelab/clawdbot tree"
   "$HARNESS_DIR/ansible-test-bootstrap.sh"
-  local tree rc=0 py
-  tree=$(mktemp -d)
-  py=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  mkdir -p "$tree/ansible_collections/homelab/clawdbot"
-  (cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard |
-     xargs -0 cp --parents -t "$tree/ansible_collections/homelab/clawdbot")
-  (cd "$tree/ansible_collections/homelab/clawdbot" && git init -q && git add -A &&
-   ansible-test sanity --python "$py" --color no --requirements --skip-test shellcheck) || rc=$?
-  rm -rf "$tree"
-  [ "$rc" = 0 ] || die "ansible-test sanity failed"
+  "$HARNESS_DIR/sanity.sh"
 }
 
 run_unit() {
@@ -133,6 +124,7 @@ case "$what" in
     timed sanity run_sanity
     timed unit run_unit
     timed importer "$HARNESS_DIR/importer.sh"
+    timed compat "$HARNESS_DIR/compat.sh"
     prepare_docker
     timed molecule run_molecule "$@"
     ;;
@@ -140,10 +132,11 @@ case "$what" in
   sanity) prepare_python; timed sanity run_sanity ;;
   unit) prepare_python; timed unit run_unit ;;
   importer) prepare_python; timed importer "$HARNESS_DIR/importer.sh" ;;
+  compat) prepare_python; timed compat "$HARNESS_DIR/compat.sh" ;;
   molecule) prepare_python; prepare_docker; timed molecule run_molecule "$@" ;;
   # not in `all`: openclaw@latest moves (tests/harness/canary.sh)
   canary) prepare_python; prepare_docker; molecule_env; timed canary "$HARNESS_DIR/canary.sh" ;;
-  *) die "unknown stage $what (all|lint|sanity|unit|importer|molecule|canary)" ;;
+  *) die "unknown stage $what (all|lint|sanity|unit|importer|compat|molecule|canary)" ;;
 esac
 stage "done in $(( $(date +%s) - t0 ))s"
 for t in "${timings[@]}"; do info "$t"; done
