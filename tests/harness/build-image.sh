@@ -25,7 +25,13 @@ case "$VARIANT" in
     SUITE=trixie
     DEFAULT_REPO=homelab-clawdbot/debian13-minimal
     PACKAGES=(systemd systemd-sysv dbus python3 ca-certificates openssh-server iproute2 procps curl gzip less) ;;
-  *) die "unknown image variant '$VARIANT' (full|minimal)" ;;
+  ee)
+    # The base of the execution environment `make ee-test` builds with ansible-builder (no registry is reachable):
+    # Python 3.11 with pip (and ensurepip, which ansible-builder's pip_install runs), the SSH client, and apt behind a dnf-shaped front (tests/harness/ee/apt-dnf).
+    SUITE=bookworm
+    DEFAULT_REPO=homelab-clawdbot/ee-base
+    PACKAGES=(python3.11 python3.11-venv python3-pip openssh-client ca-certificates) ;;
+  *) die "unknown image variant '$VARIANT' (full|minimal|ee)" ;;
 esac
 IMAGE_REPO="${HOMELAB_CLAWDBOT_IMAGE_REPO:-$DEFAULT_REPO}"
 IMAGE_TAG="${HOMELAB_CLAWDBOT_IMAGE_TAG:-test}"
@@ -42,7 +48,7 @@ debian_mirror() {
 }
 
 recipe_hash() {
-  { cat "$0"; echo "$VARIANT $SUITE"; printf '%s\n' "${PACKAGES[@]}"; cat "$HOST_CA_BUNDLE"; } | sha256sum | cut -c1-16
+  { cat "$0"; echo "$VARIANT $SUITE"; [ "$VARIANT" != ee ] || cat "$HARNESS_DIR/ee/apt-dnf"; printf '%s\n' "${PACKAGES[@]}"; cat "$HOST_CA_BUNDLE"; } | sha256sum | cut -c1-16
 }
 
 main() {
@@ -79,6 +85,11 @@ SRC
   done
   : > "$rootfs/etc/machine-id"
   echo "homelab-test" > "$rootfs/etc/hostname"
+  if [ "$VARIANT" = ee ]; then
+    install -m 0755 "$HARNESS_DIR/ee/apt-dnf" "$rootfs/usr/local/bin/apt-dnf"
+    # pip trusts the host bundle (outbound TLS is re-signed here), as apt does
+    printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$rootfs/etc/pip.conf"
+  fi
   rm -f "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*_Packages 2>/dev/null || true
 
   tar -C "$rootfs" -c . | docker import \

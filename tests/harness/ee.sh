@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# `make ee-test` (not part of `make test`; docs/execution-environment.md): the execution environment for real.
+#   1. the base image: Debian 12 with Python 3.11, pip and the SSH client, built here with debootstrap (no container
+#      registry is reachable), with apt behind a dnf-shaped front (tests/harness/ee/apt-dnf) for ansible-builder;
+#   2. `ansible-builder build` of execution-environment.yml as shipped, except that the collections come from local
+#      tarballs instead of Galaxy (unreachable here): this collection from `ansible-galaxy collection build`, and
+#      ansible.posix and community.general as installed by the pinned `ansible` package; and `skip_pip_install`
+#      (pip comes from Debian's python3-pip, and Debian disables the ensurepip that step runs). The base image and the
+#      package manager are passed as build arguments (EE_BASE_IMAGE, PKGMGR);
+#   3. `ansible-navigator run playbooks/site.yml --eei <image> --pull-policy never -m stdout` against a fresh demo
+#      container (SSH, like VM105 -> VM102): the first converge, then EE_RUNS (default 3) no-op runs that must report
+#      changed=0, each next to a plain ansible-playbook no-op run on the same container.
+# Prints the times (medians) at the end.
+# shellcheck source=tests/harness/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+BUILDER_VERSION=3.2.0
+NAVIGATOR_VERSION=26.10.0
+EE_VENV="$CACHE_DIR/ee-venv-$BUILDER_VERSION-$NAVIGATOR_VERSION"
+EE_IMAGE="${EE_IMAGE:-homelab-clawdbot-ee:test}"
+BASE_IMAGE=homelab-clawdbot/ee-base:test
+RUNS="${EE_RUNS:-3}"
+PORT="${DEMO_SSH_PORT:-2222}"
+KEY="$CACHE_DIR/demo/id_ed25519"
+
+"$HARNESS_DIR/ensure-venv.sh"
+if [ ! -x "$EE_VENV/bin/ansible-navigator" ]; then
+  info "creating $EE_VENV (ansible-builder $BUILDER_VERSION, ansible-navigator $NAVIGATOR_VERSION)"
+  rm -rf "$EE_VENV" && python3 -m venv "$EE_VENV"
+  "$EE_VENV/bin/python" -m pip install --disable-pip-version-check -q "ansible-builder==$BUILDER_VERSION" \
+    "ansible-navigator==$NAVIGATOR_VERSION" > "$CACHE_DIR/ee-pip.log" 2>&1 || { tail -20 "$CACHE_DIR/ee-pip.log" >&2; die "pip failed"; }
+fi
+# dockerd stays up afterwards (the demo container keeps running for a look; make demo-destroy removes it)
+"$HARNESS_DIR/ensure-host.sh"
+stage "ee: base image $BASE_IMAGE"
+"$HARNESS_DIR/build-image.sh" ee
+
+activate_venv
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/src" "$work/build"
+(cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work/src")
+ansible-galaxy collection build --force --output-path "$work/build" "$work/src" >/dev/null
+site=$(python -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')
+# The two collections as the pinned `ansible` package installed them, packed as Galaxy artifacts. That package drops
+# some files its FILES.json lists (CI configs), so the manifest is rewritten to what is there, with fresh checksums.
+python - "$site" "$work/build" ansible.posix community.general <<'PY'
+import hashlib, io, json, os, sys, tarfile
+site, out = sys.argv[1], sys.argv[2]
+for fq in sys.argv[3:]:
+    root = os.path.join(site, "ansible_collections", *fq.split("."))
+    manifest = json.load(open(os.path.join(root, "MANIFEST.json")))
+    files = json.load(open(os.path.join(root, "FILES.json")))
+    kept = []
+    for entry in files["files"]:
+        path = os.path.join(root, entry["name"])
+        if entry["ftype"] == "dir" and (entry["name"] == "." or os.path.isdir(path)):
+            kept.append(entry)
+        elif entry["ftype"] == "file" and os.path.isfile(path):
+            entry["chksum_sha256"] = hashlib.sha256(open(path, "rb").read()).hexdigest()
+            kept.append(entry)
+    files["files"] = kept
+    files_json = json.dumps(files, indent=4).encode()
+    manifest["file_manifest_file"]["chksum_sha256"] = hashlib.sha256(files_json).hexdigest()
+    info = manifest["collection_info"]
+    target = os.path.join(out, "%s-%s-%s.tar.gz" % (info["namespace"], info["name"], info["version"]))
+    with tarfile.open(target, "w:gz") as tar:
+        for name, data in (("MANIFEST.json", json.dumps(manifest, indent=4).encode()), ("FILES.json", files_json)):
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mode = len(data), 0o644
+            tar.addfile(ti, io.BytesIO(data))
+        for entry in kept:
+            if entry["name"] != ".":
+                tar.add(os.path.join(root, entry["name"]), arcname=entry["name"], recursive=False)
+    print("    %s (%d files)" % (os.path.basename(target), len(kept)))
+PY
+# The shipped definition with the Galaxy collections replaced by the tarballs above.
+python - "$REPO_ROOT/execution-environment.yml" "$work" <<'PY'
+import glob, os, sys, yaml
+src, work = sys.argv[1], sys.argv[2]
+with open(src) as fh:
+    ee = yaml.safe_load(fh)
+files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(work, "build", "*.tar.gz")))
+ee["dependencies"]["galaxy"]["collections"] = [{"name": "/build/collections/" + f, "type": "file"} for f in files]
+ee["additional_build_files"] = [{"src": "build/" + f, "dest": "collections"} for f in files]
+# Debian's python3-pip is in the base; Debian disables ensurepip for the system Python, which builder's pip step runs.
+ee.setdefault("options", {})["skip_pip_install"] = True
+with open(os.path.join(work, "execution-environment.yml"), "w") as fh:
+    yaml.safe_dump(ee, fh, sort_keys=False)
+PY
+
+stage "ee: ansible-builder build -> $EE_IMAGE (log: $work/builder.log is printed on failure)"
+t0=$(date +%s.%N)
+(cd "$work" && "$EE_VENV/bin/ansible-builder" build -f execution-environment.yml -t "$EE_IMAGE" --context context \
+   --container-runtime docker -v 2 --build-arg "EE_BASE_IMAGE=$BASE_IMAGE" --build-arg PKGMGR=/usr/local/bin/apt-dnf \
+   --build-arg ANSIBLE_GALAXY_CLI_COLLECTION_OPTS=--offline) > "$work/builder.log" 2>&1 ||
+  { tail -40 "$work/builder.log" >&2; die "ansible-builder build failed"; }
+build_s=$(python -c "import time; print(round(time.time() - $t0, 1))")
+info "built $EE_IMAGE in ${build_s}s"
+info "collections in the image: $(docker run --rm -e HOME=/tmp --entrypoint ansible-galaxy "$EE_IMAGE" collection list \
+  -p /usr/share/ansible/collections 2>/dev/null | awk 'NF == 2 && $1 ~ /[.]/ { printf "%s %s  ", $1, $2 }')"
+
+stage "ee: a fresh demo container (SSH on 127.0.0.1:$PORT)"
+"$HARNESS_DIR/demo.sh" destroy >/dev/null
+"$HARNESS_DIR/demo.sh" container > "$work/container.log" 2>&1 || { tail -20 "$work/container.log"; die "demo container failed"; }
+export DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ANSIBLE_NOCOLOR=1
+HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh")"
+export HOMELAB_CLAWDBOT_NODE_TARBALL
+
+# The EE reaches the demo's published SSH port on the host's loopback (--network=host), reads the key and the Node
+# tarball through read-only mounts, and uses the collection installed in the image, not this checkout.
+navigator() {
+  (cd "$REPO_ROOT" && "$EE_VENV/bin/ansible-navigator" run playbooks/site.yml -i inventories/demo \
+     --eei "$EE_IMAGE" --pull-policy never --mode stdout --ce docker --pae false --lf "$work/navigator.log" \
+     --co=--network=host --eev "$CACHE_DIR/demo:$CACHE_DIR/demo:ro" --eev "$CACHE_DIR/node:$CACHE_DIR/node:ro" \
+     --penv DEMO_SSH_PORT --penv DEMO_SSH_KEY --penv HOMELAB_CLAWDBOT_NODE_TARBALL --penv ANSIBLE_NOCOLOR \
+     --senv ANSIBLE_COLLECTIONS_PATH=/usr/share/ansible/collections)
+}
+plain() { (cd "$REPO_ROOT" && ansible-playbook -i inventories/demo playbooks/site.yml); }
+TSV="$work/times.tsv"
+timeit() {  # timeit NAME LOG CMD...
+  local name=$1 log=$2 t0
+  shift 2
+  t0=$(date +%s.%N)
+  "$@" > "$log" 2>&1 || { tail -40 "$log" >&2; die "$name failed (log: $log)"; }
+  printf '%s\t%s\n' "$name" "$(python -c "import time; print(round(time.time() - $t0, 3))")" >> "$TSV"
+}
+recap() { grep -E '^vm102-demo +: ok=' "$1" | tail -1; }
+
+stage "ee: site.yml through ansible-navigator (first converge)"
+timeit "navigator: first converge" "$work/nav-converge.log" navigator
+info "$(recap "$work/nav-converge.log")"
+grep -q "homelab.clawdbot" "$work/nav-converge.log" || die "the navigator run did not run the collection's roles"
+stage "ee: no-op runs, navigator and plain ansible-playbook interleaved x$RUNS"
+for i in $(seq 1 "$RUNS"); do
+  timeit "navigator: no-op re-run" "$work/nav-noop-$i.log" navigator
+  recap "$work/nav-noop-$i.log" | grep -qE 'changed=0 +unreachable=0 +failed=0' ||
+    die "navigator no-op run $i changed something: $(recap "$work/nav-noop-$i.log")"
+  timeit "ansible-playbook: no-op re-run" "$work/plain-noop-$i.log" plain
+  recap "$work/plain-noop-$i.log" | grep -qE 'changed=0 +unreachable=0 +failed=0' ||
+    die "plain no-op run $i changed something: $(recap "$work/plain-noop-$i.log")"
+done
+info "navigator no-op: $(recap "$work/nav-noop-$RUNS.log")"
+info "plain no-op:     $(recap "$work/plain-noop-$RUNS.log")"
+
+stage "ee: results (seconds; ansible-builder build ${build_s}s)"
+python - "$TSV" <<'PY'
+import collections, statistics, sys
+rows = collections.OrderedDict()
+for line in open(sys.argv[1]):
+    name, secs = line.rstrip("\n").split("\t")
+    rows.setdefault(name, []).append(float(secs))
+for name, v in rows.items():
+    print("    %-34s runs %d  median %7.2f  min %7.2f  max %7.2f" % (name, len(v), statistics.median(v), min(v), max(v)))
+PY
+info "the demo container vm102-demo is left running (make demo-destroy)"
