@@ -4,9 +4,9 @@
 SHELL := /bin/bash
 H := tests/harness
 
-.PHONY: test lint sanity unit importer compat molecule canary demo demo-destroy build image bench docs ee-test
+.PHONY: test lint sanity unit importer compat ssh-check molecule canary demo demo-destroy build image bench docs ee-test
 
-test:            ## everything, in order: lint, sanity, unit, importer, compat, molecule (the CI command)
+test:            ## everything, in order: lint, sanity, unit, importer, compat, ssh-check, molecule (the CI command)
 	$(H)/run.sh all
 
 lint:            ## yamllint + ansible-lint
@@ -23,6 +23,9 @@ importer:        ## what Galaxy runs on the built tarball: galaxy-importer and a
 
 compat:          ## ansible-test sanity and the unit tests on the lowest supported ansible-core (2.16)
 	$(H)/run.sh compat
+
+ssh-check:       ## site.yml, backup.yml and health.yml over SSH as a non-root admin with become (demo container)
+	$(H)/run.sh ssh
 
 molecule:        ## molecule test (SCENARIO=name to run one scenario)
 	$(H)/run.sh molecule $(SCENARIO)

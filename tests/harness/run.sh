@@ -126,6 +126,7 @@ case "$what" in
     timed importer "$HARNESS_DIR/importer.sh"
     timed compat "$HARNESS_DIR/compat.sh"
     prepare_docker
+    timed ssh "$HARNESS_DIR/ssh-check.sh"
     timed molecule run_molecule "$@"
     ;;
   lint) prepare_python; timed lint run_lint ;;
@@ -133,10 +134,11 @@ case "$what" in
   unit) prepare_python; timed unit run_unit ;;
   importer) prepare_python; timed importer "$HARNESS_DIR/importer.sh" ;;
   compat) prepare_python; timed compat "$HARNESS_DIR/compat.sh" ;;
+  ssh) prepare_python; prepare_docker; timed ssh "$HARNESS_DIR/ssh-check.sh" ;;
   molecule) prepare_python; prepare_docker; timed molecule run_molecule "$@" ;;
   # not in `all`: openclaw@latest moves (tests/harness/canary.sh)
   canary) prepare_python; prepare_docker; molecule_env; timed canary "$HARNESS_DIR/canary.sh" ;;
-  *) die "unknown stage $what (all|lint|sanity|unit|importer|compat|molecule|canary)" ;;
+  *) die "unknown stage $what (all|lint|sanity|unit|importer|compat|ssh|molecule|canary)" ;;
 esac
 stage "done in $(( $(date +%s) - t0 ))s"
 for t in "${timings[@]}"; do info "$t"; done
