@@ -200,6 +200,11 @@ user_manager:
   description: Whether the service manager of O(user_units.user) answered.
   returned: always
   type: bool
+machine:
+  description: The host's machine hardware name (C(uname -m)), for example C(x86_64) or C(aarch64).
+  returned: always
+  type: str
+  sample: x86_64
 """
 
 import grp
@@ -397,6 +402,7 @@ def main():
         packages=package_versions(module, p["packages"]),
         user_units=units,
         user_manager=manager,
+        machine=os.uname()[4],
     )
 
 

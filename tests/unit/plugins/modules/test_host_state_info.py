@@ -179,3 +179,10 @@ def test_unparseable_show_output_fails(run):
     failed, result, dummy = run(dict(user_units=dict(user="user", units=["a.service", "b.service"])),
                                 commands={("/usr/bin/systemctl",): (0, "ActiveState=active\n", "")})
     assert failed and "could not parse" in result["msg"]
+
+
+def test_machine_is_returned_with_every_read(run):
+    """node_runtime names the Node.js distribution after it, without a `uname -m` round trip of its own."""
+    failed, result, calls = run(dict(paths=[]))
+    assert not failed and calls == []
+    assert result["machine"] == os.uname()[4] and result["machine"]
