@@ -30,7 +30,7 @@ prepare_host() {
 }
 
 # `make test` builds the Spark stand-in (minutes on a cold machine, cached afterwards) in the background, at low
-# priority, while lint, sanity, unit and the importer run; the molecule stage waits for it.
+# priority, while lint, sanity, unit, importer and compat run; prepare_docker waits for it.
 spark_pid=""
 start_spark_build() {
   spark_log="$(mktemp "${TMPDIR:-/tmp}/spark-standin.XXXXXX.log")"
