@@ -37,16 +37,6 @@ ssh_demo() {
     admin@127.0.0.1 "$@"
 }
 
-# timeit NAME LOG CMD...: run CMD, append "NAME<TAB>seconds" to the table; a failing CMD stops the bench.
-timeit() {
-  local name="$1" log="$2" t0 t1
-  shift 2
-  t0=$(date +%s.%N)
-  "$@" >"$log" 2>&1 || { tail -40 "$log" >&2; die "$name failed (log: $log)"; }
-  t1=$(date +%s.%N)
-  printf '%s\t%s\n' "$name" "$(python3 -c "print(round($t1 - $t0, 3))")" >> "$TSV"
-}
-
 playbook() { ansible-playbook -i inventories/demo "$@"; }
 
 recap_of() { grep -E '^vm102-demo +: ok=' "$1" | tail -1; }

@@ -9,14 +9,7 @@
 
 req="$HARNESS_DIR/requirements-core2.16.txt"
 venv="$CACHE_DIR/venv-core2.16"
-want=$(sha256sum "$req" | cut -c1-16)
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$want" ]; then
-  info "creating $venv (ansible-core 2.16)"
-  rm -rf "$venv" && python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req" > "$CACHE_DIR/venv-core2.16.log" 2>&1 ||
-    { tail -20 "$CACHE_DIR/venv-core2.16.log" >&2; die "pip install -r $req failed"; }
-  echo "$want" > "$venv/.requirements"
-fi
+tool_venv "$venv" -r "$req"
 # shellcheck disable=SC1091
 . "$venv/bin/activate"
 export ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg"

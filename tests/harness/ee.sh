@@ -24,12 +24,7 @@ PORT="${DEMO_SSH_PORT:-2222}"
 KEY="$CACHE_DIR/demo/id_ed25519"
 
 "$HARNESS_DIR/ensure-venv.sh"
-if [ ! -x "$EE_VENV/bin/ansible-navigator" ]; then
-  info "creating $EE_VENV (ansible-builder $BUILDER_VERSION, ansible-navigator $NAVIGATOR_VERSION)"
-  rm -rf "$EE_VENV" && python3 -m venv "$EE_VENV"
-  "$EE_VENV/bin/python" -m pip install --disable-pip-version-check -q "ansible-builder==$BUILDER_VERSION" \
-    "ansible-navigator==$NAVIGATOR_VERSION" > "$CACHE_DIR/ee-pip.log" 2>&1 || { tail -20 "$CACHE_DIR/ee-pip.log" >&2; die "pip failed"; }
-fi
+tool_venv "$EE_VENV" "ansible-builder==$BUILDER_VERSION" "ansible-navigator==$NAVIGATOR_VERSION"
 # dockerd stays up afterwards (the demo container keeps running for a look; make demo-destroy removes it)
 "$HARNESS_DIR/ensure-host.sh"
 stage "ee: base image $BASE_IMAGE"
@@ -38,8 +33,8 @@ stage "ee: base image $BASE_IMAGE"
 activate_venv
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/src" "$work/build"
-(cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work/src")
+mkdir -p "$work/build"
+checkout_copy "$work/src"
 ansible-galaxy collection build --force --output-path "$work/build" "$work/src" >/dev/null
 site=$(python -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')
 # The two collections as the pinned `ansible` package installed them, packed as Galaxy artifacts. That package drops
@@ -118,13 +113,6 @@ navigator() {
 }
 plain() { (cd "$REPO_ROOT" && ansible-playbook -i inventories/demo playbooks/site.yml); }
 TSV="$work/times.tsv"
-timeit() {  # timeit NAME LOG CMD...
-  local name=$1 log=$2 t0
-  shift 2
-  t0=$(date +%s.%N)
-  "$@" > "$log" 2>&1 || { tail -40 "$log" >&2; die "$name failed (log: $log)"; }
-  printf '%s\t%s\n' "$name" "$(python -c "import time; print(round(time.time() - $t0, 3))")" >> "$TSV"
-}
 recap() { grep -E '^vm102-demo +: ok=' "$1" | tail -1; }
 
 stage "ee: site.yml through ansible-navigator (first converge)"

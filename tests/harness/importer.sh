@@ -12,20 +12,14 @@ IMPORTER_VERSION=0.4.44
 IMPORTER_VENV="$CACHE_DIR/importer-venv-$IMPORTER_VERSION"
 
 "$HARNESS_DIR/ensure-venv.sh"
-if [ ! -x "$IMPORTER_VENV/bin/python" ] || ! "$IMPORTER_VENV/bin/python" -m pip show -q galaxy-importer >/dev/null 2>&1; then
-  info "creating $IMPORTER_VENV (galaxy-importer $IMPORTER_VERSION)"
-  rm -rf "$IMPORTER_VENV"
-  python3 -m venv "$IMPORTER_VENV"
-  "$IMPORTER_VENV/bin/python" -m pip install --disable-pip-version-check -q "galaxy-importer==$IMPORTER_VERSION" \
-    > "$CACHE_DIR/importer-pip.log" 2>&1 || { tail -20 "$CACHE_DIR/importer-pip.log" >&2; die "pip install galaxy-importer failed"; }
-fi
+tool_venv "$IMPORTER_VENV" "galaxy-importer==$IMPORTER_VERSION"
 activate_venv
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The tarball from exactly what git tracks (and new files not ignored), as `make build` would make it in CI.
-mkdir -p "$work/src" "$work/dist"
-(cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work/src")
+mkdir -p "$work/dist"
+checkout_copy "$work/src"
 ansible-galaxy collection build --force --output-path "$work/dist" "$work/src" >/dev/null
 tarball=$(ls "$work"/dist/homelab-clawdbot-*.tar.gz)
 cat > "$work/galaxy-importer.cfg" <<CFG

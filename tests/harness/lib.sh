@@ -34,3 +34,36 @@ demo_flavour() { echo "${HOMELAB_CLAWDBOT_FLAVOUR:-openclaw}"; }
 demo_unit_prefix() { echo "$(demo_flavour)-gateway"; }
 demo_cli() { echo "/home/user/.$(demo_flavour)/bin/$(demo_flavour)"; }
 demo_config() { echo "/home/user/.$(demo_flavour)-$1/$(demo_flavour).json"; }
+
+# tool_venv DIR PIP_ARGS...: a virtualenv at DIR with what `pip install PIP_ARGS...` gives (pinned versions or
+# `-r <file>`); made again when the arguments (or a named requirements file) change. importer, compat and ee use it.
+tool_venv() {
+  local dir=$1 want arg
+  shift
+  want=$( { printf '%s\n' "$@"; for arg in "$@"; do [ ! -f "$arg" ] || cat "$arg"; done; } | sha256sum | cut -c1-16)
+  if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.requirements" 2>/dev/null)" != "$want" ]; then
+    info "creating $dir (pip install $*)"
+    rm -rf "$dir" && python3 -m venv "$dir"
+    "$dir/bin/python" -m pip install --disable-pip-version-check -q "$@" > "$dir.log" 2>&1 ||
+      { tail -20 "$dir.log" >&2; die "pip install $* into $dir failed (log: $dir.log)"; }
+    echo "$want" > "$dir/.requirements"
+  fi
+}
+
+# checkout_copy DEST: the files git tracks, and new ones it does not ignore, copied into DEST (what CI's clean clone
+# has): the sanity tree, and the source of the tarballs importer.sh and ee.sh build.
+checkout_copy() {
+  mkdir -p "$1"
+  (cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$1")
+}
+
+# timeit NAME LOG CMD...: run CMD with its output in LOG and append "NAME<TAB>seconds" to $TSV; a failing CMD stops
+# the run with LOG's end (bench.sh and ee.sh).
+timeit() {
+  local name="$1" log="$2" t0 t1
+  shift 2
+  t0=$(date +%s.%N)
+  "$@" >"$log" 2>&1 || { tail -40 "$log" >&2; die "$name failed (log: $log)"; }
+  t1=$(date +%s.%N)
+  printf '%s\t%s\n' "$name" "$(python3 -c "print(round($t1 - $t0, 3))")" >> "$TSV"
+}

@@ -6,8 +6,6 @@
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
 py=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-mkdir -p "$tree/ansible_collections/homelab/clawdbot"
-(cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard |
-   xargs -0 cp --parents -t "$tree/ansible_collections/homelab/clawdbot")
+checkout_copy "$tree/ansible_collections/homelab/clawdbot"
 (cd "$tree/ansible_collections/homelab/clawdbot" && git init -q && git add -A &&
  ansible-test sanity --python "$py" --color no --requirements --skip-test shellcheck) || die "ansible-test sanity failed"
