@@ -226,6 +226,19 @@ def test_bad_playbook_arguments_fail_without_changes(host, baseline, case):
     assert after == before, snapshot_diff(before, after)
 
 
+def _site_refused_without_changes(host, *messages):
+    """site.yml on the host as it is now fails in its preflight play with every message, and changes nothing."""
+    before = snapshot(host)
+    rc, out = run_playbook(SITE)
+    flat = " ".join(out.split())
+    assert rc != 0, out[-3000:]
+    for message in messages:
+        assert message in flat, out[-3000:]
+    assert "Provision the gateway host" not in out
+    after = snapshot(host)
+    assert after == before, snapshot_diff(before, after)
+
+
 ROCKY = 'PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\nNAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n'
 
 
@@ -234,15 +247,9 @@ def test_a_host_the_roles_are_not_written_for_is_refused_before_anything_changes
     site.yml stops in its first play, names what it found, and changes nothing."""
     assert host.run("mv /etc/os-release /etc/os-release.homelab-test && printf '%%s' '%s' > /etc/os-release" % ROCKY).rc == 0
     try:
-        before = snapshot(host)
-        rc, out = run_playbook(SITE)
-        flat = " ".join(out.split())
-        assert rc != 0, out[-3000:]
-        assert "This host runs Rocky Linux 9.4 (Blue Onyx); the collection supports Debian 12/13 or Ubuntu" in flat, out[-3000:]
-        assert "Nothing was changed on vm102" in flat
-        assert "Provision the gateway host" not in out
-        after = snapshot(host)
-        assert after == before, snapshot_diff(before, after)
+        _site_refused_without_changes(
+            host, "This host runs Rocky Linux 9.4 (Blue Onyx); the collection supports Debian 12/13 or Ubuntu",
+            "Nothing was changed on vm102")
     finally:
         host.run("mv -f /etc/os-release.homelab-test /etc/os-release")
     assert "trixie" in host.file("/etc/os-release").content_string
@@ -254,14 +261,8 @@ def test_a_host_running_the_other_product_is_refused_before_anything_changes(hos
     unit = "/home/user/.config/systemd/user/clawdbot-gateway-ops.service"
     assert host.run("install -o user -g user -m 0644 /dev/null %s" % unit).rc == 0
     try:
-        before = snapshot(host)
-        rc, out = run_playbook(SITE)
-        flat = " ".join(out.split())
-        assert rc != 0, out[-3000:]
-        assert "clawdbot_install_package=openclaw, but this host already runs the other product's gateways" in flat
-        assert "clawdbot-gateway-ops.service" in flat and "nothing was changed" in flat, out[-3000:]
-        assert "Provision the gateway host" not in out
-        after = snapshot(host)
-        assert after == before, snapshot_diff(before, after)
+        _site_refused_without_changes(
+            host, "clawdbot_install_package=openclaw, but this host already runs the other product's gateways",
+            "clawdbot-gateway-ops.service", "nothing was changed")
     finally:
         host.run("rm -f %s" % unit)
