@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import argparse
 import os
 import re
 import sys
@@ -217,32 +218,43 @@ def render_readmes(repo=REPO):
     return dict((os.path.join(repo, "roles", role, "README.md"), render_readme(role, specs)) for role, specs in load_roles(repo))
 
 
+def _readme_page(path):
+    """(directory, {file name}, ours) for docs_pages, which compares and writes pages per directory."""
+    name = os.path.basename(path)
+    return os.path.dirname(path), name, (lambda candidate: candidate == name)
+
+
 def readme_problems(readmes):
+    """docs_pages.compare's messages for every README that is missing or differs."""
     problems = []
     for path, text in sorted(readmes.items()):
-        if not os.path.isfile(path):
-            problems.append("%s is missing" % path)
-            continue
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() != text:
-                problems.append("%s is out of date" % path)
+        directory, name, ours = _readme_page(path)
+        problems += docs_pages.compare({name: text}, directory, ours, lambda n: "is not a page")
     return problems
 
 
+def write_readmes(readmes):
+    for path, text in readmes.items():
+        directory, name, ours = _readme_page(path)
+        docs_pages.write({name: text}, directory, ours)
+
+
 def main(argv=None):
+    """docs/roles (docs_pages.main: --out, --check) and the role READMEs, which stay in roles/<role>/."""
     argv = sys.argv[1:] if argv is None else argv
     rc = _docs_main(argv)
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--out")
+    parser.add_argument("--check", action="store_true")
+    args, dummy = parser.parse_known_args(argv)
     readmes = render_readmes()
-    if "--check" in argv:
+    if args.check:
         problems = readme_problems(readmes)
         for p in problems:
             print(p, file=sys.stderr)
         return rc or (1 if problems else 0)
-    if "--out" not in " ".join(argv):
-        for path, text in readmes.items():
-            if readme_problems({path: text}):
-                with open(path, "w", encoding="utf-8") as fh:
-                    fh.write(text)
+    if args.out is None:  # a preview into another directory leaves the repository's READMEs alone
+        write_readmes(readmes)
         print("wrote %d role READMEs" % len(readmes))
     return rc
 
