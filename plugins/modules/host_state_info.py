@@ -182,6 +182,12 @@ packages:
   returned: always
   type: dict
   sample: {"git": "1:2.39.5-0+deb12u2"}
+packages_missing:
+  description: The names in O(packages) that are not installed, in the order given (what an apt task installs).
+  returned: always
+  type: list
+  elements: str
+  sample: [acl]
 user_units:
   description:
     - Properties of each unit in O(user_units.units) (C(LoadState), C(ActiveState), C(SubState), C(UnitFileState),
@@ -391,6 +397,7 @@ def main():
     )
     p = module.params
     units, manager = user_unit_state(module, p["user_units"])
+    packages = package_versions(module, p["packages"])
     module.exit_json(
         changed=False,
         paths=dict((path, path_state(expand(path), p["checksum_max_bytes"])) for path in p["paths"]),
@@ -399,7 +406,8 @@ def main():
         read=dict((path, read_text(expand(path))) for path in p["read"]),
         manifests=dict((path, read_manifest(expand(path))) for path in p["manifests"]),
         users=dict((name, user_entry(name)) for name in p["users"]),
-        packages=package_versions(module, p["packages"]),
+        packages=packages,
+        packages_missing=[name for name in p["packages"] if packages.get(name) is None],
         user_units=units,
         user_manager=manager,
         machine=os.uname()[4],

@@ -141,6 +141,7 @@ def test_users_and_packages(run):
     assert result["users"][me.pw_name] == {"uid": me.pw_uid, "gid": me.pw_gid, "home": me.pw_dir, "shell": me.pw_shell}
     assert result["users"]["no-such-user-xyz"] is None
     assert result["packages"] == {"git": "1:2.39.5-0+deb12u2", "nodejs": None, "absent": None}
+    assert result["packages_missing"] == ["nodejs", "absent"]
     assert calls[0][:2] == ["/usr/bin/dpkg-query", "-W"] and calls[0][-3:] == ["git", "nodejs", "absent"]
 
 
