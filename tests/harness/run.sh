@@ -96,10 +96,54 @@ run_molecule() {
     log=$(mktemp "${TMPDIR:-/tmp}/molecule-$scenario.XXXXXX.log")
     rc=0
     (cd "$REPO_ROOT" && molecule test -s "$scenario") 2>&1 | tee "$log" || rc=$?
-    [ "$rc" = 0 ] || { failure_summary "$scenario" "$log"; rm -f "$log"; return "$rc"; }
+    # (in a lane, run_lanes repeats the failures at the very end instead)
+    [ "$rc" = 0 ] || { [ -n "$lanes_dir" ] || failure_summary "$scenario" "$log"; rm -f "$log"; return "$rc"; }
     rm -f "$log"
   done
 }
+
+# `make test` runs its long stages in two lanes at once, on one dockerd (the scenarios have their own container names
+# and networks): each stage is mostly one process waiting on another (ansible on a gateway starting, a gateway on
+# its health check), so on 2 cores two lanes take about as long as the longest of them. Lane A is the default
+# scenario; lane B the ssh stage and then the clawdbot scenario. Each lane's lines carry its name; a failed lane's
+# failures are repeated at the end, and the other lane runs to its end.
+LANES=${HOMELAB_CLAWDBOT_LANES:-2}
+lanes_dir=""
+lane() {  # lane <name> <label:command>...: the stages one after the other, stopping at the first that fails
+  local name=$1 step label started
+  shift
+  for step in "$@"; do
+    label=${step%%:*}
+    started=$(date +%s)
+    ${step#*:} || { echo "$label" > "$lanes_dir/$name.failed"; return 1; }
+    printf '%-28s %5ss\n' "$label" "$(( $(date +%s) - started ))" >> "$lanes_dir/$name.times"
+  done
+}
+run_lanes() {  # run_lanes "<lane A>" "<lane B>", each a space-separated list of label:function
+  lanes_dir=$(mktemp -d "${TMPDIR:-/tmp}/lanes.XXXXXX")
+  local -a specs=("$@") pids=() names=(A B)
+  local i t rc=0
+  for i in 0 1; do
+    # shellcheck disable=SC2086  # a lane's steps are words
+    ( set -o pipefail; lane "${names[$i]}" ${specs[$i]} 2>&1 | tee "$lanes_dir/${names[$i]}.log" \
+        | sed -u "s/^/[${names[$i]}] /" ) &
+    pids+=($!)
+  done
+  for i in 0 1; do wait "${pids[$i]}" || rc=1; done
+  for i in 0 1; do
+    [ -f "$lanes_dir/${names[$i]}.times" ] || continue
+    while IFS= read -r t; do timings+=("$t (lane ${names[$i]})"); done < "$lanes_dir/${names[$i]}.times"
+  done
+  for i in 0 1; do
+    [ -f "$lanes_dir/${names[$i]}.failed" ] || continue
+    failure_summary "$(cat "$lanes_dir/${names[$i]}.failed") (lane ${names[$i]})" "$lanes_dir/${names[$i]}.log"
+  done
+  rm -rf "$lanes_dir"
+  return "$rc"
+}
+molecule_default() { run_molecule default; }
+molecule_clawdbot() { run_molecule clawdbot; }
+ssh_check() { "$HARNESS_DIR/ssh-check.sh"; }
 
 # A failed scenario ends with molecule's own recap, which names no test: repeat pytest's failures and the failed
 # tasks at the very end, where a CI log's tail shows them.
@@ -111,7 +155,7 @@ failure_summary() {
     awk '/^(fatal|failed): / { print; more = 8; next }
          more > 0 && /^(TASK|PLAY|RUNNING HANDLER) \[|^(ok|changed|skipping): / { more = 0 }
          more > 0 { print "    " $0; more--; next }
-         /^(FAILED|ERROR) tests\/|^E  +|^Traceback |^[A-Za-z.]*(Error|Exception): |[0-9]+ (passed|failed)/' |
+         /^(FAILED|ERROR) tests\/|^E  +|^Traceback |^[A-Za-z.]*(Error|Exception): |^ERROR: |[0-9]+ (passed|failed)/' |
     tail -n 80 || true
 }
 
@@ -126,8 +170,14 @@ case "$what" in
     timed importer "$HARNESS_DIR/importer.sh"
     timed compat "$HARNESS_DIR/compat.sh"
     prepare_docker
-    timed ssh "$HARNESS_DIR/ssh-check.sh"
-    timed molecule run_molecule "$@"
+    if [ $# -gt 0 ] || [ "$LANES" = 1 ]; then
+      timed ssh "$HARNESS_DIR/ssh-check.sh"
+      timed molecule run_molecule "$@"
+    else
+      molecule_env
+      stage "lanes: A = molecule default; B = ssh, then molecule clawdbot (at the same time)"
+      timed "lanes A+B" run_lanes "molecule-default:molecule_default" "ssh:ssh_check molecule-clawdbot:molecule_clawdbot"
+    fi
     ;;
   lint) prepare_python; timed lint run_lint ;;
   sanity) prepare_python; timed sanity run_sanity ;;

@@ -20,7 +20,7 @@ import time
 import uuid
 
 import pytest
-from helpers import (GATEWAY_HOSTS, GATEWAY_USER, cli, device_id, fresh_home, main_pids, read_config, recap, remote_cli,
+from helpers import (GATEWAY, GATEWAY_HOSTS, GATEWAY_USER, cli, device_id, fresh_home, main_pids, read_config, recap, remote_cli,
                      run_module, run_playbook, user_cmd, wait_healthy_cli, wait_listen, write_as_user, write_dm_request)
 
 testinfra_hosts = GATEWAY_HOSTS
@@ -50,8 +50,8 @@ def test_health_passes_and_reports_both_profiles(host):
     assert rc == 0, out[-4000:]
     assert recap(out)["changed"] == 0
     flat = " ".join(out.split())
-    for name, port, serve in (("personal", 18789, "https://vm102.tail1234ab.ts.net/"),
-                              ("ops", 18790, "https://vm102.tail1234ab.ts.net:8443/")):
+    for name, port, serve in (("personal", 18789, "https://%s.tail1234ab.ts.net/" % GATEWAY),
+                              ("ops", 18790, "https://%s.tail1234ab.ts.net:8443/" % GATEWAY)):
         assert "%s: OK" % name in flat, flat[-3000:]
         assert "clawdbot-gateway-%s.service: active (running), enabled, MainPID %s" % (name, main_pids(host)[name]) in flat
         assert "127.0.0.1:%d" % port in flat
@@ -72,10 +72,10 @@ def test_health_names_the_stopped_profile_and_fails_in_check_mode_too(host):
         flat = " ".join(out.split())
         assert rc != 0, flat[-3000:]
         assert recap(out)["changed"] == 0
-        assert "DOWN on vm102: ops (unit is inactive (dead))" in flat, flat[-3000:]
-        assert "personal: OK" in flat and "personal (" not in flat.split("DOWN on vm102:")[1]
+        assert "DOWN on %s: ops (unit is inactive (dead))" % GATEWAY in flat, flat[-3000:]
+        assert "personal: OK" in flat and "personal (" not in flat.split("DOWN on %s:" % GATEWAY)[1]
         # the whole report came before the failure
-        assert flat.index("spark: ") < flat.index("DOWN on vm102:")
+        assert flat.index("spark: ") < flat.index("DOWN on %s:" % GATEWAY)
     finally:
         user_cmd(host, "systemctl --user start clawdbot-gateway-ops.service")
     assert wait_healthy_cli(host, "ops")
@@ -134,7 +134,7 @@ def user_data(host):
 @pytest.fixture(scope="module")
 def backup(host, user_data):
     root = tempfile.mkdtemp(prefix="day2-backups-")
-    target = os.path.join(root, "vm102")
+    target = os.path.join(root, GATEWAY)
     pids = main_pids(host)
     started = time.monotonic()
     rc, out = run_playbook("playbooks/backup.yml", "-e", "profile=personal", "-e", "clawdbot_backup_dir=%s" % target)
@@ -147,7 +147,7 @@ def backup(host, user_data):
 
 def test_backup_archive_is_private_and_complete(host, user_data, backup):
     files = os.listdir(backup["dir"])
-    assert len(files) == 1 and re.match(r"^vm102-personal-\d{8}T\d{6}Z\.tar\.gz$", files[0]), files
+    assert len(files) == 1 and re.match(r"^%s-personal-\d{8}T\d{6}Z\.tar\.gz$" % re.escape(GATEWAY), files[0]), files
     archive = os.path.join(backup["dir"], files[0])
     assert stat.S_IMODE(os.stat(backup["dir"]).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(archive).st_mode) == 0o600
@@ -289,7 +289,7 @@ def test_restore_refuses_an_archive_of_another_host(host, backup, derived):
     before = _untouched(host)
     rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % other)
     flat = " ".join(out.split())
-    assert rc != 0 and "is a backup of profile personal on host vm999, not on vm102" in flat, flat[-3000:]
+    assert rc != 0 and "is a backup of profile personal on host vm999, not on %s" % GATEWAY in flat, flat[-3000:]
     assert "-e clawdbot_restore_any_host=true" in flat
     assert _untouched(host) == before
     # the override passes that check (check mode: validates only, changes nothing)
@@ -303,14 +303,14 @@ def test_restore_refuses_an_archive_of_another_host(host, backup, derived):
 def test_restore_refuses_a_truncated_archive_in_staging_with_the_gateway_untouched(host, backup, derived):
     with open(_archive(backup), "rb") as f:
         data = f.read()
-    half = os.path.join(derived, "vm102-personal-truncated.tar.gz")
+    half = os.path.join(derived, GATEWAY + "-personal-truncated.tar.gz")
     with open(half, "wb") as f:
         f.write(data[:len(data) // 2])
     before = _untouched(host)
     rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % half)
     flat = " ".join(out.split())
     # the manifest at its start is readable; the full listing on the host is what refuses it
-    assert rc != 0 and "Refused to restore profile personal on vm102 from %s" % half in flat, flat[-3000:]
+    assert rc != 0 and "Refused to restore profile personal on %s from %s" % (GATEWAY, half) in flat, flat[-3000:]
     assert "the archive is damaged or truncated" in flat and "unexpected end of file" in flat.lower()
     assert "Nothing was changed: %s and the current state were not touched" % UNIT in flat
     assert "Stop the gateway" not in flat
@@ -332,7 +332,7 @@ def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, bac
         cfg.setdefault("ui", {}).setdefault("assistant", {})["name"] = bad_mark
         return cfg
 
-    bad = _rebuild(_archive(backup), os.path.join(derived, "vm102-personal-unhealthy.tar.gz"), config=doctor)
+    bad = _rebuild(_archive(backup), os.path.join(derived, GATEWAY + "-personal-unhealthy.tar.gz"), config=doctor)
     cfg = read_config(host, "personal")
     assert cfg["ui"]["assistant"]["name"] == user_data["mark"] and cfg["gateway"]["mode"] == "local"
     before = _untouched(host)
@@ -342,7 +342,7 @@ def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, bac
     print("restore.yml (unhealthy, swapped back): %.1f s" % (time.monotonic() - started))
     flat = " ".join(out.split())
     assert rc != 0, flat[-3000:]
-    assert "Restoring profile personal on vm102 from %s failed" % bad in flat, flat[-3000:]
+    assert "Restoring profile personal on %s from %s failed" % (GATEWAY, bad) in flat, flat[-3000:]
     assert "did not answer" in flat and "The restore was rolled back" in flat and "%s is healthy again" % UNIT in flat
     for secret in SECRETS + [user_data["token"]]:
         assert secret not in out

@@ -1,6 +1,6 @@
 """migrate-openclaw.yml: this scenario's clawdbot host moved to openclaw 2026.9.6 (issue 14). Runs last.
 
-The inventory is changed the way an admin changes it: a host_vars file of vm102 selects openclaw, Node 24 and the
+The inventory is changed the way an admin changes it: a host_vars file of the gateway host selects openclaw, Node 24 and the
 openclaw test environment; the profiles stay as they are. Real user data on personal first: a device paired through
 the clawdbot gateway (contract 4.4 recipe), a Telegram sender approved into the allow-from store, a workspace file and
 a hand-added config key. Then:
@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 import yaml
-from helpers import (GATEWAY_HOSTS, GATEWAY_USER, PROFILES, device_id, fresh_home, inventory_dir, port_held,
+from helpers import (GATEWAY, GATEWAY_HOSTS, GATEWAY_USER, PROFILES, device_id, fresh_home, inventory_dir, port_held,
                      port_holder_log, read_config, recap, remote_cli, run_module, run_playbook, user_cmd,
                      wait_healthy_cli, wait_listen, write_as_user, write_dm_request)
 
@@ -109,8 +109,8 @@ def legacy(host):
 
 @pytest.fixture(scope="module")
 def inventory(legacy):
-    """vm102's host_vars switch the host to openclaw (host_vars win over the scenario's group_vars)."""
-    path = os.path.join(inventory_dir(), "host_vars", "vm102.yml")
+    """The gateway host's host_vars switch the host to openclaw (host_vars win over the scenario's group_vars)."""
+    path = os.path.join(inventory_dir(), "host_vars", GATEWAY + ".yml")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     had = os.path.exists(path)
     backup = open(path).read() if had else None

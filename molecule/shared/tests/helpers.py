@@ -11,8 +11,24 @@ import subprocess
 import time
 import uuid
 
+import yaml
+
+
+def _gateway():
+    """The scenario's gateway host: the one host of its clawdbot_gateways group. The scenarios name it differently
+    (vm102, vm102-legacy) so that they can run at the same time on one dockerd."""
+    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
+    if not inventory or not os.path.exists(inventory):
+        return "vm102"
+    with open(inventory) as f:
+        hosts = list(((yaml.safe_load(f) or {}).get("clawdbot_gateways") or {}).get("hosts") or {})
+    assert len(hosts) == 1, "the suites expect one gateway host in clawdbot_gateways, not %s" % hosts
+    return hosts[0]
+
+
 # The suites check the gateway host; the "spark" platform is reached through it.
-GATEWAY_HOSTS = ["ansible://vm102"]
+GATEWAY = _gateway()
+GATEWAY_HOSTS = ["ansible://" + GATEWAY]
 GATEWAY_USER = "user"
 PROFILES = {"personal": 18789, "ops": 18790}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
