@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) homelab.clawdbot maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters ``homelab.clawdbot.restart_needed`` and ``homelab.clawdbot.rollout_plan``.
+"""Filters ``homelab.clawdbot.restart_needed``, ``homelab.clawdbot.rollout_plan`` and ``homelab.clawdbot.rollout_stop``.
 
 A gateway watches its config file: openclaw applies most keys itself (hot reload) and restarts itself for the
 rest, clawdbot restarts on every change. Writing every profile's config first and rolling units out later would
@@ -121,7 +121,48 @@ def unit_drift(profiles, texts, unit_dir, state, owner, mode):
     return out
 
 
+def rollout_stop(all_hosts, active_hosts, batch, host, task=None, error=None):
+    """Where a host-by-host rollout stands when ``host`` fails (the rescue of site.yml's provision play and of
+    migrate-openclaw.yml's move play).
+
+    ``all_hosts``: ``ansible_play_hosts_all`` (the play's hosts in the order the batches take them);
+    ``active_hosts``: ``ansible_play_hosts`` (those that have not failed); ``batch``: ``ansible_play_batch`` (the
+    current batch's hosts that have not failed). The hosts before the current batch were done (or failed before),
+    the ones after its last host were not touched by this play.
+
+    Returns ``{"done", "failed_before", "same_batch", "untouched", "msg"}``.
+    """
+    order = list(all_hosts or [])
+    active = set(active_hosts or [])
+    current = set(batch or []) | {host}
+    positions = [order.index(h) for h in current if h in order]
+    first, last = (min(positions), max(positions)) if positions else (len(order), len(order))
+    before = order[:first]
+    out = {
+        "done": [h for h in before if h in active],
+        "failed_before": [h for h in before if h not in active],
+        "same_batch": [h for h in order[first:last + 1] if h != host and h in current],
+        "untouched": order[last + 1:],
+    }
+    what = "%s failed on %s" % ("%r" % task if task else "a task", host)
+    msg = [what + (": %s" % " ".join(str(error).split()) if error else "") + "."]
+    if len(order) > 1 and not before and not out["untouched"]:
+        msg.append("The other hosts ran at the same time: %s." % ", ".join(out["same_batch"]))
+    elif len(order) > 1:
+        msg.append("The rollout stopped at %s." % host)
+        for key, label in (("done", "Done before it"), ("failed_before", "Failed before it"),
+                           ("same_batch", "In the same batch (their run went on)"),
+                           ("untouched", "Not touched")):
+            if out[key]:
+                msg.append("%s: %s." % (label, ", ".join(out[key])))
+        if not out["untouched"]:
+            msg.append("No host was left untouched.")
+        msg.append("Fix the cause and run the playbook again: the hosts already done are a no-op.")
+    out["msg"] = " ".join(msg)
+    return out
+
+
 class FilterModule(object):
     def filters(self):
         return {"restart_needed": restart_needed, "rollout_plan": rollout_plan, "unit_drift": unit_drift,
-                "systemctl_show": systemctl_show, "unit_cli": unit_cli}
+                "systemctl_show": systemctl_show, "unit_cli": unit_cli, "rollout_stop": rollout_stop}

@@ -12,6 +12,8 @@
 #   floor                   playbooks/ping.yml (gather_facts + ping), interleaved with the no-op runs
 #   approve-pairing         playbooks/approve-pairing.yml for one pending Control UI request
 #   manual CLI (2 calls)    what it replaces: `devices list --json` + `devices approve <id>` over SSH
+#   3 hosts                 site.yml's first converge and no-op re-run over three demo containers at once, next to
+#                           the one-host no-op in the same loop (BENCH_FLEET=0 skips it)
 #
 # BENCH_RUNS (default 5) sets the runs of the others. The demo container is left running (make demo-destroy).
 # shellcheck source=tests/harness/lib.sh
@@ -151,6 +153,48 @@ done
 ssh_demo "sudo pkill -f '[ ]tui --url' || true"  # '[ ]': pkill must not match its own shell
 playbook playbooks/site.yml > "$OUT/restore.log" 2>&1 || { tail -30 "$OUT/restore.log"; die "loopback re-converge failed"; }
 
+# Three hosts at once (issue F): site.yml's first converge and no-op re-run over vm102-demo, vm102-demo2 and
+# vm102-demo3 (two profiles each, SSH on PORT, PORT+1, PORT+2), next to the one-host no-op measured in the same loop
+# while all three run. BENCH_FLEET=0 skips it.
+if [ "${BENCH_FLEET:-1}" = 1 ]; then
+  stage "bench: three hosts at once (first converge, no-op re-run) against one"
+  fleet_inv="$OUT/fleet-inventory"
+  mkdir -p "$fleet_inv"
+  ln -sfn "$REPO_ROOT/inventories/demo/group_vars" "$fleet_inv/group_vars"
+  {
+    echo "clawdbot_gateways:"
+    echo "  hosts:"
+    for i in 1 2 3; do
+      name=vm102-demo; [ "$i" = 1 ] || name="vm102-demo$i"
+      echo "    $name: {ansible_host: 127.0.0.1, ansible_port: $((PORT + i - 1)), ansible_user: admin, ansible_ssh_private_key_file: $KEY,"
+      echo "      ansible_ssh_common_args: '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'}"
+    done
+  } > "$fleet_inv/hosts.yml"
+  fleet_demo() {  # fleet_demo destroy|container
+    local i name
+    for i in 1 2 3; do
+      name=vm102-demo; [ "$i" = 1 ] || name="vm102-demo$i"
+      DEMO_NAME=$name DEMO_SSH_PORT=$((PORT + i - 1)) "$HARNESS_DIR/demo.sh" "$1" >> "$OUT/fleet-containers.log" 2>&1 \
+        || { tail -20 "$OUT/fleet-containers.log"; die "demo container $name: $1 failed"; }
+    done
+  }
+  fleet_demo destroy
+  fleet_demo container
+  timeit "first converge, 3 hosts at once" "$OUT/fleet-converge.log" ansible-playbook -i "$fleet_inv" playbooks/site.yml
+  [ "$(grep -cE '^vm102-demo[23]? +: ok=.* failed=0' "$OUT/fleet-converge.log")" = 3 ] \
+    || { tail -30 "$OUT/fleet-converge.log"; die "the three-host converge failed"; }
+  ansible-playbook -i "$fleet_inv" playbooks/site.yml > "$OUT/fleet-settle.log" 2>&1 || die "the three-host re-run failed"
+  sleep "${BENCH_SETTLE_SECONDS:-60}"
+  for i in $(seq 1 "$RUNS"); do
+    timeit "no-op re-run, 3 hosts" "$OUT/fleet-noop-$i.log" ansible-playbook -i "$fleet_inv" playbooks/site.yml
+    [ "$(grep -cE '^vm102-demo[23]? +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0' "$OUT/fleet-noop-$i.log")" = 3 ] \
+      || die "three-host no-op run $i changed something ($OUT/fleet-noop-$i.log)"
+    timeit "no-op re-run, 1 host (the 3 running)" "$OUT/fleet-noop1-$i.log" playbook playbooks/site.yml
+    grep -qE 'changed=0 +unreachable=0 +failed=0' <(recap_of "$OUT/fleet-noop1-$i.log") || die "one-host no-op run $i changed something"
+  done
+  for i in 2 3; do DEMO_NAME="vm102-demo$i" "$HARNESS_DIR/demo.sh" destroy >/dev/null; done
+fi
+
 stage "bench: results (seconds; medians of the runs; ratio = median / floor median)"
 python3 - "$TSV" <<'PY' | tee "$OUT/table.md"
 import statistics, sys
@@ -164,5 +208,8 @@ print("|---|---:|---:|---:|---:|---:|")
 for name, vals in rows.items():
     med = statistics.median(vals)
     print("| %s | %d | %.2f | %.2f | %.2f | %.1f |" % (name, len(vals), med, min(vals), max(vals), med / floor))
+three, one = rows.get("no-op re-run, 3 hosts"), rows.get("no-op re-run, 1 host (the 3 running)")
+if three and one:
+    print("\nno-op re-run, 3 hosts / 1 host: %.2f" % (statistics.median(three) / statistics.median(one)))
 PY
 info "raw times and logs: $OUT"

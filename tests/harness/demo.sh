@@ -3,10 +3,11 @@
 # published on a loopback port, runs playbooks/site.yml against inventories/demo over SSH (as VM105
 # does against VM102), then shows what runs and how to reach it.
 # Usage: demo.sh up|container|destroy   (container: only the container, SSH and the admin account)
+# DEMO_NAME and DEMO_SSH_PORT name another container and port (make bench's three-host runs: vm102-demo2 on 2223, ...).
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-NAME=vm102-demo
+NAME="${DEMO_NAME:-vm102-demo}"
 PORT="${DEMO_SSH_PORT:-2222}"
 KEY="$CACHE_DIR/demo/id_ed25519"
 IMAGE="homelab-clawdbot/debian12-systemd:test"
@@ -55,7 +56,7 @@ systemctl enable --now ssh >/dev/null 2>&1 || systemctl start ssh
 SH
   # No tailscaled can run here: the demo uses the collection's tailscale CLI test double (tests/doubles).
   docker cp "$REPO_ROOT/tests/doubles/tailscale/tailscale" "$NAME:/usr/local/bin/tailscale"
-  docker exec "$NAME" sh -c 'test -f /var/lib/tailscale-double/state.json || tailscale __double init --hostname=vm102-demo --tailnet=tail1234ab.ts.net'
+  docker exec "$NAME" sh -c "test -f /var/lib/tailscale-double/state.json || tailscale __double init --hostname=$NAME --tailnet=tail1234ab.ts.net"
   for _ in $(seq 1 30); do ssh_demo true 2>/dev/null && break; sleep 1; done
   ssh_demo true || die "cannot ssh to admin@127.0.0.1:$PORT"
 }

@@ -79,6 +79,8 @@ run_unit() {
 
 # What the scenarios read from the environment: the two Node tarballs and the Spark stand-in.
 molecule_env() {
+  # only this checkout (its .ansible/collections link), not a copy an earlier ansible-lint or molecule left behind
+  rm -rf "${HOME}/.ansible/collections/ansible_collections/homelab/clawdbot"
   export HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
   # Node 24 as nodejs.org ships it (.tar.xz; the default scenario's minimal host has no xz-utils until the role installs it)
   export HOMELAB_CLAWDBOT_NODE24_TARBALL="$(NODE_DIST_FORMAT=xz NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
@@ -87,8 +89,8 @@ molecule_env() {
 
 run_molecule() {
   local scenarios=("$@")
-  # default = the openclaw flavour (the product's default), clawdbot = the legacy flavour.
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(${MOLECULE_SCENARIOS:-default clawdbot})
+  # default = the openclaw flavour (the product's default), clawdbot = the legacy flavour, fleet = three hosts.
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(${MOLECULE_SCENARIOS:-default clawdbot fleet})
   molecule_env
   local scenario log rc
   for scenario in "${scenarios[@]}"; do
@@ -105,7 +107,7 @@ run_molecule() {
 # `make test` runs its long stages in two lanes at once, on one dockerd (the scenarios have their own container names
 # and networks): each stage is mostly one process waiting on another (ansible on a gateway starting, a gateway on
 # its health check), so on 2 cores two lanes take about as long as the longest of them. Lane A is the default
-# scenario; lane B the ssh stage and then the clawdbot scenario. Each lane's lines carry its name; a failed lane's
+# scenario; lane B the ssh stage, then the clawdbot and the fleet scenarios. Each lane's lines carry its name; a failed lane's
 # failures are repeated at the end, and the other lane runs to its end.
 LANES=${HOMELAB_CLAWDBOT_LANES:-2}
 lanes_dir=""
@@ -143,6 +145,7 @@ run_lanes() {  # run_lanes "<lane A>" "<lane B>", each a space-separated list of
 }
 molecule_default() { run_molecule default; }
 molecule_clawdbot() { run_molecule clawdbot; }
+molecule_fleet() { run_molecule fleet; }
 ssh_check() { "$HARNESS_DIR/ssh-check.sh"; }
 
 # A failed scenario ends with molecule's own recap, which names no test: repeat pytest's failures and the failed
@@ -175,8 +178,8 @@ case "$what" in
       timed molecule run_molecule "$@"
     else
       molecule_env
-      stage "lanes: A = molecule default; B = ssh, then molecule clawdbot (at the same time)"
-      timed "lanes A+B" run_lanes "molecule-default:molecule_default" "ssh:ssh_check molecule-clawdbot:molecule_clawdbot"
+      stage "lanes: A = molecule default; B = ssh, molecule clawdbot, molecule fleet (at the same time)"
+      timed "lanes A+B" run_lanes "molecule-default:molecule_default" "ssh:ssh_check molecule-clawdbot:molecule_clawdbot molecule-fleet:molecule_fleet"
     fi
     ;;
   lint) prepare_python; timed lint run_lint ;;

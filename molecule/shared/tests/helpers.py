@@ -14,20 +14,19 @@ import uuid
 import yaml
 
 
-def _gateway():
-    """The scenario's gateway host: the one host of its clawdbot_gateways group. The scenarios name it differently
-    (vm102, vm102-legacy) so that they can run at the same time on one dockerd."""
+def _gateways():
+    """The scenario's gateway hosts (its clawdbot_gateways group). The scenarios name them differently (vm102,
+    vm102-legacy, fleet1-3) so that they can run at the same time on one dockerd."""
     inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
     if not inventory or not os.path.exists(inventory):
-        return "vm102"
+        return ["vm102"]
     with open(inventory) as f:
-        hosts = list(((yaml.safe_load(f) or {}).get("clawdbot_gateways") or {}).get("hosts") or {})
-    assert len(hosts) == 1, "the suites expect one gateway host in clawdbot_gateways, not %s" % hosts
-    return hosts[0]
+        return list(((yaml.safe_load(f) or {}).get("clawdbot_gateways") or {}).get("hosts") or {}) or ["vm102"]
 
 
-# The suites check the gateway host; the "spark" platform is reached through it.
-GATEWAY = _gateway()
+# The suites of the one-host scenarios check that host; the "spark" platform is reached through it.
+GATEWAYS = _gateways()
+GATEWAY = GATEWAYS[0]
 GATEWAY_HOSTS = ["ansible://" + GATEWAY]
 GATEWAY_USER = "user"
 PROFILES = {"personal": 18789, "ops": 18790}
@@ -85,6 +84,18 @@ def recap(output):
         if " : ok=" in line:
             return {k: int(v) for k, v in (kv.split("=") for kv in line.split(":", 1)[1].split())}
     raise AssertionError("no PLAY RECAP in output:\n" + output[-3000:])
+
+
+def recaps(output):
+    """The PLAY RECAP counters per host: {host: {'ok': n, 'changed': n, 'failed': n, ...}}."""
+    out = {}
+    for line in output[output.rfind("PLAY RECAP"):].splitlines():
+        if " : ok=" in line:
+            name, counters = line.split(":", 1)
+            out[name.strip()] = {k: int(v) for k, v in (kv.split("=") for kv in counters.split())}
+    if not out:
+        raise AssertionError("no PLAY RECAP in output:\n" + output[-3000:])
+    return out
 
 
 def user_cmd(host, command):

@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.homelab.clawdbot.plugins.filter.rollout import restart_needed, rollout_plan, unit_drift
+from ansible_collections.homelab.clawdbot.plugins.filter.rollout import restart_needed, rollout_plan, rollout_stop, unit_drift
 from ansible_collections.homelab.clawdbot.plugins.module_utils.flavours import get_flavour
 
 OC = get_flavour("openclaw")
@@ -105,3 +105,31 @@ def test_unit_cli_runs_the_version_the_unit_runs():
     assert unit_cli(props, "/cli") == ["/opt/node/bin/node", entry]
     assert unit_cli({"ExecStart": "{ path=/bin/sleep ; argv[]=/bin/sleep 10 ; }"}, "/cli") == ["/cli"]
     assert unit_cli({}, "/cli") == ["/cli"] and unit_cli(None, "/cli") == ["/cli"]
+
+
+def test_rollout_stop_names_the_hosts_done_and_the_ones_left_untouched():
+    hosts = ["vm102a", "vm102b", "vm102c"]
+    out = rollout_stop(hosts, ["vm102a", "vm102b", "vm102c"], ["vm102b"], "vm102b", "Install the CLI", "No matching version\n found")
+    assert (out["done"], out["failed_before"], out["same_batch"], out["untouched"]) == (["vm102a"], [], [], ["vm102c"])
+    assert out["msg"].startswith("'Install the CLI' failed on vm102b: No matching version found. The rollout stopped at vm102b.")
+    assert "Done before it: vm102a." in out["msg"] and "Not touched: vm102c." in out["msg"]
+
+
+def test_rollout_stop_with_larger_batches_and_an_earlier_failure():
+    hosts = ["a", "b", "c", "d", "e", "f"]
+    # serial 2 with max_fail_percentage 50: b failed in the first batch, d fails now while c (same batch) goes on
+    out = rollout_stop(hosts, ["a", "c", "d", "e", "f"], ["c", "d"], "d")
+    assert (out["done"], out["failed_before"], out["same_batch"], out["untouched"]) == (["a"], ["b"], ["c"], ["e", "f"])
+    assert "Failed before it: b." in out["msg"] and "In the same batch (their run went on): c." in out["msg"]
+    assert out["msg"].startswith("a task failed on d.")
+
+
+def test_rollout_stop_all_at_once_and_one_host_alone():
+    out = rollout_stop(["a", "b"], ["a", "b"], ["a", "b"], "b", "t", "boom")
+    assert out["untouched"] == [] and out["same_batch"] == ["a"]
+    assert out["msg"] == "'t' failed on b: boom. The other hosts ran at the same time: a."
+    alone = rollout_stop(["a"], ["a"], ["a"], "a", "t", "boom")
+    assert alone["msg"] == "'t' failed on a: boom."
+    # the last host of the play: nothing after it
+    last = rollout_stop(["a", "b"], ["a", "b"], ["b"], "b")
+    assert last["untouched"] == [] and "Done before it: a. No host was left untouched." in last["msg"]
