@@ -46,7 +46,8 @@ stage "ssh: backup.yml over SSH (the manifest is written as the gateway user: ne
 info "$(playbook backup.log playbooks/backup.yml -e profile=personal -e "clawdbot_backup_dir=$work/backups")"
 archive=$(find "$work/backups" -name 'vm102-demo-personal-*.tar.gz' | head -1)
 [ -n "$archive" ] || die "backup.yml reported success but no archive reached $work/backups"
-tar -tzf "$archive" | grep -qx 'MANIFEST.json' || die "$archive has no MANIFEST.json"
+# (grep reads the whole list: with -q it would stop at the first line and tar, still writing, fail on SIGPIPE)
+tar -tzf "$archive" | grep -x 'MANIFEST.json' >/dev/null || die "$archive has no MANIFEST.json"
 info "archive on the controller: $(basename "$archive") ($(stat -c %s "$archive") bytes, with MANIFEST.json)"
 
 stage "ssh: health.yml over SSH"
