@@ -1,7 +1,11 @@
 """Three VM102s at once (issue F): what site.yml converged in parallel on each host (its own profile, token and
 plan, nothing of the others), health.yml over all of them, and upgrade.yml rolled out host by host: the second
 host fails (a version pinned only for it that npm does not have), the rollout stops there, the first host stays
-upgraded and the third is not touched and is named in the error."""
+upgraded and the third is not touched and is named in the error.
+
+The same converge runs the options no other scenario runs (issue Q): password auth, trusted_proxies and
+browser: false (fleet2); clawdbot_install_scope: system, clawdbot_install_manage_user: false for an account with
+its home in /srv, and bind: auto (fleet3); systemd_linger_state: disabled (fleet1, for a second account)."""
 import hashlib
 import json
 import os
@@ -17,62 +21,125 @@ testinfra_hosts = ["ansible://" + h for h in GATEWAYS]
 
 PROFILE = {"fleet1": ("personal", 18789), "fleet2": ("ops", 18790), "fleet3": ("lab", 18801)}
 OLD, NEW, BAD = "2026.9.5", "2026.9.6", "2026.9.99"
-HOME = "/home/user"
+# fleet3's account was made by the admin with its home in /srv (clawdbot_install_manage_user: false)
+HOME = {"fleet1": "/home/user", "fleet2": "/home/user", "fleet3": "/srv/gateway"}
+# fleet3 installs system-wide (clawdbot_install_scope: system)
+INSTALL = {"fleet1": "/home/user/.openclaw", "fleet2": "/home/user/.openclaw", "fleet3": "/opt/openclaw"}
+CLI = {"fleet1": "/home/user/.openclaw/bin/openclaw", "fleet2": "/home/user/.openclaw/bin/openclaw",
+       "fleet3": "/usr/local/bin/openclaw"}
 
 
 def get(name):
     return testinfra.get_host("ansible://" + name, ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
 
 
-def unit(profile):
-    return "%s/.config/systemd/user/openclaw-gateway-%s.service" % (HOME, profile)
+def name_of(host):
+    return host.backend.get_hostname()
+
+
+def config(host):
+    name = name_of(host)
+    return json.loads(host.file("%s/.openclaw-%s/openclaw.json" % (HOME[name], PROFILE[name][0])).content_string)
+
+
+def unit(name):
+    return "%s/.config/systemd/user/openclaw-gateway-%s.service" % (HOME[name], PROFILE[name][0])
 
 
 def state(host):
     """What a rollout would change on a host: its unit (text and what it runs), the gateway process, the CLI link
     and the installed versions."""
-    name = host.backend.get_hostname()
+    name = name_of(host)
     profile = PROFILE[name][0]
-    text = host.file(unit(profile)).content_string
+    text = host.file(unit(name)).content_string
     show = user_cmd(host, "systemctl --user show -p ActiveState -p MainPID -p ExecMainStartTimestampMonotonic "
                           "openclaw-gateway-%s.service" % profile)
     assert show.rc == 0, show.stderr
     return {"unit_md5": hashlib.md5(text.encode()).hexdigest(),
             "version": text.split("/versions/", 1)[1].split("/", 1)[0],
             "process": dict(line.split("=", 1) for line in show.stdout.split()),
-            "cli": host.run("readlink -f %s/.openclaw/bin/openclaw" % HOME).stdout.strip(),
-            "versions": sorted(host.run("ls %s/.openclaw/versions" % HOME).stdout.split())}
+            "cli": host.run("readlink -f %s" % CLI[name]).stdout.strip(),
+            "versions": sorted(host.run("ls %s/versions" % INSTALL[name]).stdout.split())}
 
 
 def test_each_host_runs_only_its_own_profile(host):
-    name = host.backend.get_hostname()
+    name = name_of(host)
     profile, port = PROFILE[name]
-    units = host.run("ls %s/.config/systemd/user/ | grep '^openclaw-gateway-'" % HOME).stdout.split()
+    units = host.run("ls %s/.config/systemd/user/ | grep '^openclaw-gateway-'" % HOME[name]).stdout.split()
     assert units == ["openclaw-gateway-%s.service" % profile], units
-    assert sorted(host.run("ls -d %s/.openclaw-* | xargs -n1 basename" % HOME).stdout.split()) == [".openclaw-" + profile]
-    cfg = json.loads(host.file("%s/.openclaw-%s/openclaw.json" % (HOME, profile)).content_string)
-    assert cfg["gateway"]["port"] == port and cfg["gateway"]["bind"] == "loopback"
-    assert host.socket("tcp://127.0.0.1:%d" % port).is_listening
+    assert host.run("ls -d %s/.openclaw-* | xargs -n1 basename" % HOME[name]).stdout.split() == [".openclaw-" + profile]
+    cfg = config(host)
+    assert cfg["gateway"]["port"] == port
+    assert cfg["gateway"]["bind"] == ("auto" if name == "fleet3" else "loopback")
+    # bind auto is 0.0.0.0 inside a container (fleet3, checked below), loopback is 127.0.0.1 only
+    assert host.socket("tcp://%s:%d" % ("0.0.0.0" if name == "fleet3" else "127.0.0.1", port)).is_listening
     assert state(host)["process"]["ActiveState"] == "active"
     assert state(host)["version"] == OLD
 
 
 def test_no_token_or_plan_leaks_between_hosts():
-    tokens = {}
+    secrets = {}
     for name in GATEWAYS:
         host = get(name)
-        profile = PROFILE[name][0]
-        cfg = json.loads(host.file("%s/.openclaw-%s/openclaw.json" % (HOME, profile)).content_string)
-        tokens[name] = cfg["gateway"]["auth"]["token"]
+        auth = config(host)["gateway"]["auth"]
+        secrets[name] = auth.get("token") or auth.get("password")
         # the tailnet URL on each host is its own (Tailscale Serve, one handler for its one profile)
         serve = host.run("tailscale serve status --json").stdout
         assert "%s.tail1234ab.ts.net" % name in serve and all(
             "%s.tail1234ab.ts.net" % other not in serve for other in GATEWAYS if other != name), serve
-    assert len(set(tokens.values())) == len(GATEWAYS), "two hosts share a gateway token"
-    for name, token in tokens.items():
+    assert len(set(secrets.values())) == len(GATEWAYS), "two hosts share a gateway secret"
+    for name, secret in secrets.items():
         for other in GATEWAYS:
             if other != name:
-                assert token not in get(other).run("grep -rl -- %s %s /etc 2>/dev/null || true" % (token, HOME)).stdout
+                found = get(other).run("grep -rl -- %s /home /srv /opt /etc 2>/dev/null || true" % secret).stdout
+                assert found.strip() == "", (name, other, found)
+
+
+def test_password_auth_trusted_proxies_and_no_browser():
+    """fleet2: auth_mode password, trusted_proxies given, browser: false; the password only in the 0600 config."""
+    host = get("fleet2")
+    cfg = config(host)
+    assert cfg["gateway"]["auth"]["mode"] == "password" and "token" not in cfg["gateway"]["auth"]
+    assert cfg["gateway"]["auth"]["password"] == "fleet2-ops-password-0123456789"
+    assert cfg["gateway"]["trustedProxies"] == ["127.0.0.1", "10.20.30.40"]
+    assert cfg["browser"]["enabled"] is False
+    assert host.file("/home/user/.openclaw-ops/openclaw.json").mode == 0o600
+    found = host.run("grep -rl fleet2-ops-password /home/user/.config /etc /tmp 2>/dev/null || true").stdout.strip()
+    assert found == "", found
+    # the CLI reaches the gateway with that password (the role's health gate did the same)
+    out = user_cmd(host, "PATH=/usr/local/bin:/usr/bin:/bin %s --profile ops gateway health --json" % CLI["fleet2"])
+    assert out.rc == 0 and json.loads(out.stdout[out.stdout.index("{"):])["ok"] is True, out.stdout[-2000:] + out.stderr[-2000:]
+    # a wrong password is refused (the gateway really checks it)
+    bad = user_cmd(host, "PATH=/usr/local/bin:/usr/bin:/bin %s --profile ops gateway health --json "
+                         "--password wrong-password-000000" % CLI["fleet2"])
+    assert bad.rc != 0, bad.stdout[-2000:]
+
+
+def test_system_scope_for_an_account_the_admin_made_and_bind_auto():
+    """fleet3: the CLI under /opt with its link in /usr/local/bin, nothing installed in the user's home, the user's
+    own home (/srv/gateway) used; bind auto listens on 0.0.0.0 inside a container."""
+    host = get("fleet3")
+    assert host.user("user").home == "/srv/gateway"
+    assert not host.file("/home/user").exists
+    link = host.file("/usr/local/bin/openclaw")
+    assert link.is_symlink and link.linked_to.startswith("/opt/openclaw/versions/%s/" % OLD), link.linked_to
+    assert host.file("/opt/openclaw/versions/%s" % OLD).user == "root"
+    assert not host.file("/srv/gateway/.openclaw").exists
+    assert "/opt/openclaw/versions/%s/" % OLD in host.file(unit("fleet3")).content_string
+    assert host.socket("tcp://0.0.0.0:18801").is_listening
+
+
+def test_lingering_can_be_turned_off_again():
+    """systemd_linger_state: disabled, on an account of its own (the gateway user's lingering stays on)."""
+    host = get("fleet1")
+    assert host.run("id linger-probe || useradd -m linger-probe").rc == 0
+    for state_ in ("enabled", "disabled"):
+        rc, out = run_playbook("molecule/fleet/linger.yml", "-l", "fleet1", "-e", "systemd_linger_state=%s" % state_)
+        assert rc == 0, out[-3000:]
+        linger = host.file("/var/lib/systemd/linger/linger-probe").exists
+        assert linger is (state_ == "enabled"), (state_, out[-2000:])
+    assert "changed=0" in run_playbook("molecule/fleet/linger.yml", "-l", "fleet1", "-e", "systemd_linger_state=disabled")[1]
+    assert host.file("/var/lib/systemd/linger/user").exists
 
 
 def test_health_over_every_host():
@@ -128,7 +195,7 @@ def test_the_failing_host_still_runs_what_it_ran(rollout):
     before, after = rollout["before"]["fleet2"], rollout["after"]["fleet2"]
     assert after["version"] == OLD and after["unit_md5"] == before["unit_md5"] and after["cli"] == before["cli"]
     assert after["process"] == before["process"], (before, after)
-    assert not get("fleet2").file("%s/.openclaw/versions/%s/node_modules/openclaw" % (HOME, BAD)).exists
+    assert not get("fleet2").file("%s/versions/%s/node_modules/openclaw" % (INSTALL["fleet2"], BAD)).exists
 
 
 def test_the_host_after_it_was_not_touched(rollout):
