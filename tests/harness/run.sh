@@ -99,7 +99,7 @@ run_molecule() {
     rc=0
     (cd "$REPO_ROOT" && molecule test -s "$scenario") 2>&1 | tee "$log" || rc=$?
     # (in a lane, run_lanes repeats the failures at the very end instead)
-    [ "$rc" = 0 ] || { [ -n "$lanes_dir" ] || failure_summary "$scenario" "$log"; rm -f "$log"; return "$rc"; }
+    [ "$rc" = 0 ] || { [ -n "$lanes_dir" ] || failure_summary "molecule: scenario $scenario" "$log"; rm -f "$log"; return "$rc"; }
     rm -f "$log"
   done
 }
@@ -107,19 +107,20 @@ run_molecule() {
 # `make test` runs its long stages in two lanes at once, on one dockerd (the scenarios have their own container names
 # and networks): each stage is mostly one process waiting on another (ansible on a gateway starting, a gateway on
 # its health check), so on 2 cores two lanes take about as long as the longest of them. Lane A is the default
-# scenario; lane B the ssh stage, then the clawdbot and the fleet scenarios. Each lane's lines carry its name; a failed lane's
-# failures are repeated at the end, and the other lane runs to its end.
+# scenario; lane B the ssh stage, then the clawdbot and the fleet scenarios. Each lane's lines carry its name; a failed
+# stage does not stop the stages after it or the other lane, and its failures are repeated at the very end.
 LANES=${HOMELAB_CLAWDBOT_LANES:-2}
 lanes_dir=""
-lane() {  # lane <name> <label:command>...: the stages one after the other, stopping at the first that fails
-  local name=$1 step label started
+lane() {  # lane <name> <label:command>...: the stages one after the other (a failed one does not stop the next)
+  local name=$1 step label started rc=0
   shift
   for step in "$@"; do
     label=${step%%:*}
     started=$(date +%s)
-    ${step#*:} || { echo "$label" > "$lanes_dir/$name.failed"; return 1; }
+    ${step#*:} || { echo "$label" >> "$lanes_dir/$name.failed"; rc=1; label="$label (FAILED)"; }
     printf '%-28s %5ss\n' "$label" "$(( $(date +%s) - started ))" >> "$lanes_dir/$name.times"
   done
+  return "$rc"
 }
 run_lanes() {  # run_lanes "<lane A>" "<lane B>", each a space-separated list of label:function
   lanes_dir=$(mktemp -d "${TMPDIR:-/tmp}/lanes.XXXXXX")
@@ -138,7 +139,7 @@ run_lanes() {  # run_lanes "<lane A>" "<lane B>", each a space-separated list of
   done
   for i in 0 1; do
     [ -f "$lanes_dir/${names[$i]}.failed" ] || continue
-    failure_summary "$(cat "$lanes_dir/${names[$i]}.failed") (lane ${names[$i]})" "$lanes_dir/${names[$i]}.log"
+    failure_summary "$(paste -sd, "$lanes_dir/${names[$i]}.failed") (lane ${names[$i]})" "$lanes_dir/${names[$i]}.log"
   done
   rm -rf "$lanes_dir"
   return "$rc"
@@ -152,7 +153,7 @@ ssh_check() { "$HARNESS_DIR/ssh-check.sh"; }
 # tasks at the very end, where a CI log's tail shows them.
 failure_summary() {
   local scenario=$1 log=$2
-  stage "molecule: scenario $scenario FAILED; the failures, from its log"
+  stage "$scenario FAILED; the failures, from its log"
   # A failed task's result (msg, stderr) follows its fatal:/failed: line: keep up to 8 lines of it.
   sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*│[[:space:]]?//' "$log" |
     awk '/^(fatal|failed): / { print; more = 8; next }
