@@ -187,7 +187,7 @@ def test_a_failed_migration_puts_the_profile_back_on_clawdbot(host, legacy, fail
     assert not host.file(HOME + "/.openclaw-ops").exists
     # the backup came first: one clawdbot archive per profile, private
     names = sorted(os.listdir(backups))
-    assert [n.split("-")[1] for n in names] == ["ops", "personal"], names
+    assert [n[len(GATEWAY) + 1:].split("-")[0] for n in names] == ["ops", "personal"], names
     for secret in SECRETS + list(legacy["tokens"].values()):
         assert secret not in failed_run["out"]
 
