@@ -158,6 +158,7 @@ playbook playbooks/site.yml > "$OUT/restore.log" 2>&1 || { tail -30 "$OUT/restor
 # while all three run. BENCH_FLEET=0 skips it.
 if [ "${BENCH_FLEET:-1}" = 1 ]; then
   stage "bench: three hosts at once (first converge, no-op re-run) against one"
+  fleet_name() { if [ "$1" = 1 ]; then echo vm102-demo; else echo "vm102-demo$1"; fi; }  # host i of 3, SSH on PORT+i-1
   fleet_inv="$OUT/fleet-inventory"
   mkdir -p "$fleet_inv"
   ln -sfn "$REPO_ROOT/inventories/demo/group_vars" "$fleet_inv/group_vars"
@@ -165,7 +166,7 @@ if [ "${BENCH_FLEET:-1}" = 1 ]; then
     echo "clawdbot_gateways:"
     echo "  hosts:"
     for i in 1 2 3; do
-      name=vm102-demo; [ "$i" = 1 ] || name="vm102-demo$i"
+      name=$(fleet_name "$i")
       echo "    $name: {ansible_host: 127.0.0.1, ansible_port: $((PORT + i - 1)), ansible_user: admin, ansible_ssh_private_key_file: $KEY,"
       echo "      ansible_ssh_common_args: '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'}"
     done
@@ -173,7 +174,7 @@ if [ "${BENCH_FLEET:-1}" = 1 ]; then
   fleet_demo() {  # fleet_demo destroy|container
     local i name
     for i in 1 2 3; do
-      name=vm102-demo; [ "$i" = 1 ] || name="vm102-demo$i"
+      name=$(fleet_name "$i")
       DEMO_NAME=$name DEMO_SSH_PORT=$((PORT + i - 1)) "$HARNESS_DIR/demo.sh" "$1" >> "$OUT/fleet-containers.log" 2>&1 \
         || { tail -20 "$OUT/fleet-containers.log"; die "demo container $name: $1 failed"; }
     done
@@ -192,7 +193,7 @@ if [ "${BENCH_FLEET:-1}" = 1 ]; then
     timeit "no-op re-run, 1 host (the 3 running)" "$OUT/fleet-noop1-$i.log" playbook playbooks/site.yml
     grep -qE 'changed=0 +unreachable=0 +failed=0' <(recap_of "$OUT/fleet-noop1-$i.log") || die "one-host no-op run $i changed something"
   done
-  for i in 2 3; do DEMO_NAME="vm102-demo$i" "$HARNESS_DIR/demo.sh" destroy >/dev/null; done
+  for i in 2 3; do DEMO_NAME=$(fleet_name "$i") "$HARNESS_DIR/demo.sh" destroy >/dev/null; done
 fi
 
 stage "bench: results (seconds; medians of the runs; ratio = median / floor median)"

@@ -73,8 +73,8 @@ def test_each_host_runs_only_its_own_profile(host):
     assert cfg["gateway"]["bind"] == ("auto" if name == "fleet3" else "loopback")
     # bind auto is 0.0.0.0 inside a container (fleet3, checked below), loopback is 127.0.0.1 only
     assert host.socket("tcp://%s:%d" % ("0.0.0.0" if name == "fleet3" else "127.0.0.1", port)).is_listening
-    assert state(host)["process"]["ActiveState"] == "active"
-    assert state(host)["version"] == OLD
+    now = state(host)
+    assert now["process"]["ActiveState"] == "active" and now["version"] == OLD, now
 
 
 def test_no_token_or_plan_leaks_between_hosts():

@@ -79,17 +79,15 @@ def run_module(module, args, check=False, become=True):
 
 
 def recap(output):
-    """The PLAY RECAP counters of the instance: {'ok': n, 'changed': n, 'failed': n, ...}."""
-    for line in output.splitlines()[::-1]:
-        if " : ok=" in line:
-            return {k: int(v) for k, v in (kv.split("=") for kv in line.split(":", 1)[1].split())}
-    raise AssertionError("no PLAY RECAP in output:\n" + output[-3000:])
+    """The PLAY RECAP counters of the instance (the last host of the recap): {'ok': n, 'changed': n, ...}."""
+    return list(recaps(output).values())[-1]
 
 
 def recaps(output):
     """The PLAY RECAP counters per host: {host: {'ok': n, 'changed': n, 'failed': n, ...}}."""
     out = {}
-    for line in output[output.rfind("PLAY RECAP"):].splitlines():
+    start = output.rfind("PLAY RECAP")
+    for line in (output[start:] if start >= 0 else "").splitlines():
         if " : ok=" in line:
             name, counters = line.split(":", 1)
             out[name.strip()] = {k: int(v) for k, v in (kv.split("=") for kv in counters.split())}
