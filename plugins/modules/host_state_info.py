@@ -211,171 +211,23 @@ machine:
   returned: always
   type: str
   sample: x86_64
+request:
+  description:
+    - What was asked, without the expected checksums of O(secret_files) (only their paths).
+    - site.yml hands the requests of a run to M(homelab.clawdbot.converge_stamp), which reads the same again, as one
+      digest, on the next run (M(homelab.clawdbot.host_fingerprint)).
+  returned: always
+  type: dict
+  version_added: 0.3.0
+  sample: {"paths": ["/var/lib/systemd/linger/user"], "secret_files": [], "read": [], "manifests": [], "users": ["user"],
+           "packages": ["dbus-user-session"], "user_units": null}
 """
 
-import grp
-import hashlib
-import json
 import os
-import pwd
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
-
-UNIT_PROPERTIES = ["LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID", "FragmentPath"]
-READ_MAX = 64 * 1024
-
-
-def _name(lookup, ident):
-    try:
-        return lookup(ident)[0]
-    except KeyError:
-        return str(ident)
-
-
-def path_state(path, checksum_max):
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return {"exists": False}
-    info = {
-        "exists": True,
-        "mode": "%04o" % stat.S_IMODE(st.st_mode),
-        "uid": st.st_uid,
-        "gid": st.st_gid,
-        "owner": _name(pwd.getpwuid, st.st_uid),
-        "group": _name(grp.getgrgid, st.st_gid),
-    }
-    if stat.S_ISLNK(st.st_mode):
-        info["type"] = "link"
-        info["target"] = os.readlink(path)
-    elif stat.S_ISDIR(st.st_mode):
-        info["type"] = "directory"
-    elif stat.S_ISREG(st.st_mode):
-        info["type"] = "file"
-        info["size"] = st.st_size
-        if st.st_size <= checksum_max:
-            digest = hashlib.sha1()
-            with open(path, "rb") as handle:
-                for chunk in iter(lambda: handle.read(65536), b""):
-                    digest.update(chunk)
-            info["checksum"] = digest.hexdigest()
-    else:
-        info["type"] = "other"
-    return info
-
-
-def expand(path):
-    """Expand a leading ``~`` or ``~user`` (the home of that user on this host); anything else is left as it is."""
-    if not path.startswith("~"):
-        return path
-    name, sep, rest = path[1:].partition("/")
-    try:
-        home = pwd.getpwnam(name).pw_dir if name else pwd.getpwuid(os.getuid()).pw_dir
-    except KeyError:
-        return path  # an unknown user: the path does not exist
-    return home + sep + rest
-
-
-def secret_state(path, expected):
-    info = path_state(path, 1048576)
-    checksum = info.pop("checksum", None)
-    info.pop("size", None)
-    if info["exists"]:
-        info["matches"] = checksum is not None and checksum == expected
-    else:
-        info["matches"] = False
-    return info
-
-
-def read_text(path):
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > READ_MAX:
-            return None
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-
-
-MANIFEST_MAX = 8 * 1024 * 1024
-MANIFEST_FIELDS = ("name", "version", "bin", "engines")
-
-
-def read_manifest(path):
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MANIFEST_MAX:
-            return None
-        with open(path, "rb") as handle:
-            doc = json.loads(handle.read().decode("utf-8", "replace"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict):
-        return None
-    return dict((k, doc[k]) for k in MANIFEST_FIELDS if k in doc)
-
-
-def user_entry(name):
-    try:
-        ent = pwd.getpwnam(name)
-    except KeyError:
-        return None
-    return {"uid": ent.pw_uid, "gid": ent.pw_gid, "home": ent.pw_dir, "shell": ent.pw_shell}
-
-
-def package_versions(module, names):
-    if not names:
-        return {}
-    out = dict((n, None) for n in names)
-    dpkg = module.get_bin_path("dpkg-query")
-    if not dpkg:
-        return out
-    rc, stdout, dummy = module.run_command([dpkg, "-W", "-f=${Package}\t${db:Status-Status}\t${Version}\n"] + names,
-                                           environ_update={"LC_ALL": "C"})
-    for line in stdout.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3 and parts[0] in out and parts[1] == "installed":
-            out[parts[0]] = parts[2]
-    return out
-
-
-def parse_show(text, units):
-    """Parse `systemctl show -p ... a b c`: blocks separated by blank lines, in the order of the units."""
-    blocks, current = [], {}
-    for line in text.splitlines():
-        if not line.strip():
-            if current:
-                blocks.append(current)
-                current = {}
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            current[key] = value
-    if current:
-        blocks.append(current)
-    return dict(zip(units, blocks)) if len(blocks) == len(units) else None
-
-
-def user_unit_state(module, spec):
-    if not spec:
-        return {}, False
-    units = spec["units"]
-    systemctl = module.get_bin_path("systemctl")
-    if not systemctl:
-        return {}, False
-    argv = [systemctl, "--user", "--machine=%s@.host" % spec["user"], "show", "--no-pager",
-            "-p", ",".join(UNIT_PROPERTIES)] + units
-    rc, stdout, dummy = module.run_command(argv, environ_update={"LC_ALL": "C"})
-    if rc != 0:
-        return {}, False
-    if not units:
-        return {}, True
-    parsed = parse_show(stdout, units)
-    if parsed is None:
-        module.fail_json(msg="could not parse `systemctl --user show` for %s" % ", ".join(units), stdout=stdout)
-    return parsed, True
+from ansible_collections.homelab.clawdbot.plugins.module_utils.host_state import (
+    expand, package_versions, path_state, read_manifest, read_text, secret_state, user_entry, user_unit_state)
 
 
 def main():
@@ -411,6 +263,8 @@ def main():
         user_units=units,
         user_manager=manager,
         machine=os.uname()[4],
+        request=dict(paths=p["paths"], secret_files=sorted(p["secret_files"]), read=p["read"], manifests=p["manifests"],
+                     users=p["users"], packages=p["packages"], user_units=p["user_units"]),
     )
 
 

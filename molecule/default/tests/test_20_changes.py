@@ -1,10 +1,13 @@
 """Re-runs against the converged openclaw host: no restart on a no-op, check mode, a hand-added key, the real
 validator refusing a candidate, a port change."""
+import glob
 import json
+import os
+import stat
 import time
 
-from helpers import GATEWAY_HOSTS, recap, run_playbook, write_as_user
-from oc import cli_json, config_path, read_config, start_times, state_dir, unit_path, unit_show
+from helpers import GATEWAY, GATEWAY_HOSTS, recap, run_playbook, user_cmd, write_as_user
+from oc import cli_json, config_path, read_config, start_times, state_dir, unit_name, unit_path, unit_show, wait_healthy
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -129,3 +132,60 @@ def test_a_change_that_does_not_come_up_is_rolled_back_config_and_unit(host):
     assert unit_show(host, "ops", "ActiveState")["ActiveState"] == "active"
     assert "127.0.0.1:18790 " in host.run("ss -Hltn").stdout
     assert not host.file("%s/.homelab-clawdbot-restart-pending" % state_dir(host, "ops")).exists
+
+
+ROLE_TASK = "Read the Node.js, link and Git state"  # node_runtime's read: the first task of the skipped roles
+
+
+def _records():
+    d = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "converged")
+    return d, sorted(glob.glob(os.path.join(d, "*.json")))
+
+
+def test_rerun_reads_the_host_once_and_a_hand_change_brings_the_roles_back(host):
+    """site.yml skips the roles only after a run that changed nothing, and only while inputs and host stay as that
+    run left them (converge_stamp); a change on the host found by that one read brings every role back."""
+    for _settle in range(2):  # after the rollback test: at most one run with changes, then one that finds none
+        rc, out = run_playbook(SITE)
+        assert rc == 0, out[-6000:]
+    assert recap(out)["changed"] == 0, out[-6000:]
+    before = start_times(host)
+    rc, out = run_playbook(SITE, "-v")
+    assert rc == 0 and recap(out)["changed"] == 0, out[-6000:]
+    assert "the host and the inputs are as the last run, which changed nothing, left them" in out, out[-6000:]
+    assert ROLE_TASK not in out
+    assert "Check Tailscale" in out and "Ask Spark for its models and health" in out  # checked on every run
+    assert start_times(host) == before
+
+    # a gateway stopped by hand: the one read sees the unit state, the roles run and start it again
+    stop = user_cmd(host, "systemctl --user stop %s" % unit_name("ops"))
+    assert stop.rc == 0, stop.stderr
+    rc, out = run_playbook(SITE, "-v")
+    assert rc == 0, out[-6000:]
+    assert "the host changed since the last run" in out and ROLE_TASK in out, out[-6000:]
+    assert recap(out)["changed"] > 0
+    assert unit_show(host, "ops", "ActiveState")["ActiveState"] == "active"
+    wait_healthy(host, "ops")
+
+    # a managed key changed by hand in a config (the file the config merge reads) is put back
+    cfg = read_config(host, "ops")
+    cfg["update"]["checkOnStart"] = True
+    write_as_user(host, config_path(host, "ops"), json.dumps(cfg, indent=2))
+    rc, out = run_playbook(SITE, "-v")
+    assert rc == 0 and ROLE_TASK in out, out[-6000:]
+    assert read_config(host, "ops")["update"]["checkOnStart"] is False
+
+    # the records stay on the controller, private, with digests and paths but no secret
+    d, files = _records()
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700 and len(files) == 1, files
+    assert stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
+    text = open(files[0]).read()
+    record = json.loads(text)
+    assert record["host"] == GATEWAY and config_path(host, "ops") in json.dumps(record["spec"])
+    for secret in (read_config(host, "ops")["gateway"]["auth"]["token"], read_config(host, "personal")["gateway"]["auth"]["token"],
+                   "test-spark-key-0123456789", "AAtest-telegram-bot-token"):
+        assert secret not in text
+
+    # without a cache directory every role runs on every run, and still changes nothing
+    rc, out = run_playbook(SITE, "-e", "clawdbot_converge_cache_dir=")
+    assert rc == 0 and ROLE_TASK in out and recap(out)["changed"] == 0, out[-6000:]

@@ -86,7 +86,7 @@ def test_tilde_paths_are_read(run, monkeypatch, tmp_path):
     class Entry(object):
         pw_dir = str(tmp_path)
 
-    monkeypatch.setattr(mod.pwd, "getpwnam", lambda name: Entry() if name == "gw" else real(name))
+    monkeypatch.setattr(pwd, "getpwnam", lambda name: Entry() if name == "gw" else real(name))
     (tmp_path / "unit.service").write_text("[Unit]\n")
     failed, result, dummy = run(dict(paths=["~gw/unit.service"], read=["~gw/unit.service"]))
     assert not failed
