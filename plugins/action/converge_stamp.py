@@ -33,7 +33,7 @@ EXTRA = ("_homelab_product", "_homelab_migrating")
 EXCLUDE = frozenset((
     "clawdbot_rollout_serial", "clawdbot_rollout_max_fail_percentage",
     "homelab_rollout_serial", "homelab_rollout_max_fail_percentage",
-    "clawdbot_converge_cache_dir", "homelab_converge_cache",
+    "clawdbot_converge_cache_dir", "homelab_converge_cache", "homelab_converge_volatile",
 ))
 COLLECTION_DIRS = ("meta", "playbooks", "plugins", "roles")
 FORMAT = 1
@@ -154,8 +154,8 @@ class ActionModule(ActionBase):
 
     def _record_path(self, cache_dir, task_vars):
         host = task_vars.get("inventory_hostname", "host")
-        where = "%s:%s:%s" % (task_vars.get("ansible_host", host), task_vars.get("ansible_port", ""),
-                              task_vars.get("ansible_user", ""))
+        where = ":".join(to_text(self._templar.template(task_vars.get(name, default)))
+                         for name, default in (("ansible_host", host), ("ansible_port", ""), ("ansible_user", "")))
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in host)
         return os.path.join(os.path.expanduser(cache_dir), "%s-%s.json" % (safe, _sha256(where)[:12]))
 
