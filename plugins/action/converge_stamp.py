@@ -36,6 +36,7 @@ EXCLUDE = frozenset((
     "clawdbot_converge_cache_dir", "homelab_converge_cache", "homelab_converge_volatile",
 ))
 COLLECTION_DIRS = ("meta", "playbooks", "plugins", "roles")
+REQUEST_KEYS = frozenset(("paths", "secret_files", "read", "manifests", "users", "packages", "user_units"))
 FORMAT = 1
 
 
@@ -136,8 +137,9 @@ def spec_from_reads(reads, paths):
     for read in reads or []:
         if isinstance(read, dict) and isinstance(read.get("request"), dict):
             requests.append(read["request"])
-        elif isinstance(read, dict) and not read.get("skipped") and "request" not in read:
-            # a plain request mapping (for paths the roles do not read through host_state_info)
+        elif isinstance(read, dict) and read and set(read) <= REQUEST_KEYS:
+            # a plain request mapping (for paths the roles do not read through host_state_info); anything else
+            # (a skipped task's result, another module's) asks nothing
             requests.append(read)
     return {"requests": requests, "paths": sorted(set(paths or []))}
 

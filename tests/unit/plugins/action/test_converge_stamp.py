@@ -83,7 +83,8 @@ def test_decide_skips_only_a_verified_record_with_the_same_inputs_and_state():
 
 def test_spec_from_reads_keeps_requests_and_drops_skipped_tasks():
     reads = [{"request": {"paths": ["/a"]}, "paths": {}}, {"skipped": True, "changed": False},
-             {"secret_files": ["/h/.openclaw-personal/openclaw.json"]}, "not a result", None]
+             {"secret_files": ["/h/.openclaw-personal/openclaw.json"]}, "not a result", None, {},
+             {"changed": False, "rc": 0, "stdout": "x", "delta": "0:00:00.01"}]
     assert cs.spec_from_reads(reads, ["/etc/machine-id", "/etc/machine-id"]) == {
         "requests": [{"paths": ["/a"]}, {"secret_files": ["/h/.openclaw-personal/openclaw.json"]}],
         "paths": ["/etc/machine-id"]}
