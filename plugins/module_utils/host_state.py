@@ -81,13 +81,18 @@ def secret_state(path, expected):
     return info
 
 
+def _read_regular(path, limit):
+    """The text of a regular file of at most `limit` bytes (symlinks followed); None otherwise. OSError propagates."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+        return None
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
 def read_text(path):
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > READ_MAX:
-            return None
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8", "replace")
+        return _read_regular(path, READ_MAX)
     except OSError:
         return None
 
@@ -98,11 +103,10 @@ MANIFEST_FIELDS = ("name", "version", "bin", "engines")
 
 def read_manifest(path):
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MANIFEST_MAX:
+        text = _read_regular(path, MANIFEST_MAX)
+        if text is None:
             return None
-        with open(path, "rb") as handle:
-            doc = json.loads(handle.read().decode("utf-8", "replace"))
+        doc = json.loads(text)
     except (OSError, ValueError):
         return None
     if not isinstance(doc, dict):
@@ -171,7 +175,7 @@ def user_unit_state(module, spec):
     return parsed, True
 
 
-FINGERPRINT_CHECKSUM_MAX = 8 * 1024 * 1024  # the largest manifest host_state_info reads
+FINGERPRINT_CHECKSUM_MAX = MANIFEST_MAX  # every manifest host_state_info reads counts with its content
 
 
 def fingerprint(module, requests, extra_paths):

@@ -58,7 +58,7 @@ def test_content_mode_and_links_count_but_times_do_not(tmp_path):
     assert digest(req)[0] == second
     os.unlink(str(link))
     os.symlink("versions/2026.9.5/x", str(link))
-    assert digest(req)[0] != digest([{"paths": [str(tmp_path)], "secret_files": [str(cfg)], "users": ["root"]}])[0]
+    assert digest(req)[0] != second
 
 
 def test_requests_merge_and_order_does_not_matter(tmp_path):
