@@ -80,6 +80,29 @@ def cache_key(directory):
         return binascii.unhexlify(handle.read().strip())
 
 
+def open_cache(directory):
+    """The cache directory's key, or None and why the directory cannot be used (a file in its place, no write
+    access, a damaged key): without a record a run is a full run, never a failed one."""
+    try:
+        return cache_key(directory), None
+    except (IOError, OSError, ValueError, TypeError) as exc:
+        return None, "the record directory %s cannot be used (%s): every role runs, and no record is kept" % (
+            directory, to_text(exc))
+
+
+def write_record(path, record):
+    """Write the record as a private file, replacing the old one in one step."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".stamp.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle, sort_keys=True, indent=1)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def collection_digest(root):
     """One digest over the collection's own files (roles with their defaults and templates, plugins, playbooks), so a
     new release of the collection never matches a record an older one wrote."""
@@ -230,7 +253,10 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg=to_text(exc))
 
     def _check(self, result, path, args, task_vars):
-        inputs, inputs_sum = self._inputs(task_vars, cache_key(os.path.dirname(path)))
+        key, trouble = open_cache(os.path.dirname(path))
+        if trouble:
+            return dict(result, match=False, reason=trouble, warnings=[trouble], record=path)
+        inputs, inputs_sum = self._inputs(task_vars, key)
         record = self._load(path)
         spec = record.get("spec") if record else None
         current = self._fingerprint(spec, task_vars) if spec else None
@@ -258,11 +284,10 @@ class ActionModule(ActionBase):
             "digest": digest,
             "verified": verified(check, spec, digest),
         }
-        directory = os.path.dirname(path)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".stamp.")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle, sort_keys=True, indent=1)
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
+        try:
+            write_record(path, record)
+        except (IOError, OSError) as exc:
+            trouble = "the record %s could not be written (%s): the next run runs every role" % (path, to_text(exc))
+            return dict(result, recorded=False, reason=trouble, warnings=[trouble], digest=digest, record=path)
         result.update(recorded=True, verified=record["verified"], digest=digest, record=path)
         return result

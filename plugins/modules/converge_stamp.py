@@ -37,6 +37,8 @@ options:
     description:
       - Directory on the controller for the records (C(~) is expanded). Empty turns the check off (RV(match) is
         always false).
+      - A directory that cannot be used (no write access, a file in its place) gives a warning and RV(match=false),
+        so every role runs; the run does not fail.
     type: str
     required: true
   volatile:

@@ -7,8 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import stat
+
+import pytest
 
 from ansible_collections.homelab.clawdbot.plugins.action import converge_stamp as cs
 
@@ -46,6 +49,34 @@ def test_cache_key_is_created_once_and_private(tmp_path):
     assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(os.path.join(d, ".key")).st_mode) == 0o600
     assert [f for f in os.listdir(d) if f != ".key"] == []
+
+
+def test_a_cache_directory_that_cannot_be_used_means_a_full_run_not_a_failure(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("a file where the directory should be\n")
+    key, trouble = cs.open_cache(str(taken))
+    assert key is None and str(taken) in trouble and "every role runs" in trouble
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / ".key").write_text("not hex\n")
+    key, trouble = cs.open_cache(str(damaged))
+    assert key is None and "cannot be used" in trouble
+    good = str(tmp_path / "good")
+    key, trouble = cs.open_cache(good)
+    assert trouble is None and key == cs.cache_key(good)
+
+
+def test_a_record_is_written_private_in_one_step_or_not_at_all(tmp_path):
+    path = str(tmp_path / "h.json")
+    cs.write_record(path, {"format": cs.FORMAT, "digest": "d"})
+    assert json.load(open(path))["digest"] == "d"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with pytest.raises(TypeError):
+        cs.write_record(path, {"format": cs.FORMAT, "digest": object()})
+    assert json.load(open(path))["digest"] == "d"
+    assert os.listdir(str(tmp_path)) == ["h.json"]
+    with pytest.raises(OSError):
+        cs.write_record(str(tmp_path / "missing" / "h.json"), {})
 
 
 def test_collection_digest_follows_the_files(tmp_path):
