@@ -32,7 +32,7 @@ stage "ee: base image $BASE_IMAGE"
 
 activate_venv
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rc=$?; if [ "$rc" = 0 ]; then rm -rf "$work"; else echo "the work directory is kept for a look: $work" >&2; fi' EXIT
 mkdir -p "$work/build"
 checkout_copy "$work/src"
 ansible-galaxy collection build --force --output-path "$work/build" "$work/src" >/dev/null
@@ -103,33 +103,55 @@ HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION="$(demo_node_version)" "$HARN
 export HOMELAB_CLAWDBOT_NODE_TARBALL
 
 # The EE reaches the demo's published SSH port on the host's loopback (--network=host), reads the key and the Node
-# tarball through read-only mounts, and uses the collection installed in the image, not this checkout.
-navigator() {
+# tarball through read-only mounts, and uses the collection installed in the image, not this checkout. The records
+# of the runs (clawdbot_converge_cache_dir, docs/operations.md "Re-runs") go to a directory mounted from the host,
+# owned by the image's user: the container's own ~/.cache is discarded after each run, and without a record every
+# run is a full run (the last no-op runs below show that case).
+RECORDS="$work/converged"
+mkdir -m 0700 "$RECORDS"
+chown "$(docker inspect --format '{{.Config.User}}' "$EE_IMAGE" | cut -d: -f1 | grep -E '^[0-9]+$' || echo 0)" "$RECORDS"
+navigator() {  # navigator [extra ansible-playbook arguments]
   (cd "$REPO_ROOT" && "$EE_VENV/bin/ansible-navigator" run playbooks/site.yml -i inventories/demo \
      --eei "$EE_IMAGE" --pull-policy never --mode stdout --ce docker --pae false --lf "$work/navigator.log" \
      --co=--network=host --eev "$CACHE_DIR/demo:$CACHE_DIR/demo:ro" --eev "$CACHE_DIR/node:$CACHE_DIR/node:ro" \
+     --eev "$RECORDS:/runner/converged" \
      --penv DEMO_SSH_PORT --penv DEMO_SSH_KEY --penv HOMELAB_CLAWDBOT_NODE_TARBALL --penv ANSIBLE_NOCOLOR \
-     --senv ANSIBLE_COLLECTIONS_PATH=/usr/share/ansible/collections)
+     --senv ANSIBLE_COLLECTIONS_PATH=/usr/share/ansible/collections "$@")
 }
+with_records() { navigator -e clawdbot_converge_cache_dir=/runner/converged; }
 plain() { (cd "$REPO_ROOT" && ansible-playbook -i inventories/demo playbooks/site.yml); }
 TSV="$work/times.tsv"
 recap() { grep -E '^vm102-demo +: ok=' "$1" | tail -1; }
 
 stage "ee: site.yml through ansible-navigator (first converge)"
-timeit "navigator: first converge" "$work/nav-converge.log" navigator
+timeit "navigator: first converge" "$work/nav-converge.log" with_records
 info "$(recap "$work/nav-converge.log")"
 grep -q "homelab.clawdbot" "$work/nav-converge.log" || die "the navigator run did not run the collection's roles"
-stage "ee: no-op runs, navigator and plain ansible-playbook interleaved x$RUNS"
+# One full run of each that changes nothing: the first verified record for each (its own records directory).
+with_records > "$work/nav-settle.log" 2>&1 || { tail -30 "$work/nav-settle.log"; die "the navigator re-run failed"; }
+plain > "$work/plain-settle.log" 2>&1 || { tail -30 "$work/plain-settle.log"; die "the plain re-run failed"; }
+noop() {  # noop <label> <log> <command>: a timed run that must change nothing
+  timeit "$1" "$2" "$3"
+  recap "$2" | grep -qE 'changed=0 +unreachable=0 +failed=0' || die "$1 changed something: $(recap "$2") ($2)"
+}
+stage "ee: no-op runs, navigator (records mounted) and plain ansible-playbook interleaved x$RUNS"
 for i in $(seq 1 "$RUNS"); do
-  timeit "navigator: no-op re-run" "$work/nav-noop-$i.log" navigator
-  recap "$work/nav-noop-$i.log" | grep -qE 'changed=0 +unreachable=0 +failed=0' ||
-    die "navigator no-op run $i changed something: $(recap "$work/nav-noop-$i.log")"
-  timeit "ansible-playbook: no-op re-run" "$work/plain-noop-$i.log" plain
-  recap "$work/plain-noop-$i.log" | grep -qE 'changed=0 +unreachable=0 +failed=0' ||
-    die "plain no-op run $i changed something: $(recap "$work/plain-noop-$i.log")"
+  noop "navigator: no-op re-run" "$work/nav-noop-$i.log" with_records
+  noop "ansible-playbook: no-op re-run" "$work/plain-noop-$i.log" plain
 done
+# site.yml's include of the roles is skipped when converge_stamp matched the record, included otherwise
+roles_skipped() { grep -A1 'TASK \[Node.js, the CLI, lingering, the profiles and their gateways\]' "$1" | grep -q 'skipping: \['; }  # (navigator's lines start with its event markers)
+roles_skipped "$work/nav-noop-$RUNS.log" ||
+  die "the navigator no-op did not use its record ($work/nav-noop-$RUNS.log)"
+stage "ee: no-op runs through navigator without a records directory (the container's ~/.cache is discarded) x$RUNS"
+for i in $(seq 1 "$RUNS"); do
+  noop "navigator: no-op, no records" "$work/nav-full-$i.log" navigator
+done
+! roles_skipped "$work/nav-full-$RUNS.log" ||
+  die "the navigator run without records found a record ($work/nav-full-$RUNS.log)"
 info "navigator no-op: $(recap "$work/nav-noop-$RUNS.log")"
 info "plain no-op:     $(recap "$work/plain-noop-$RUNS.log")"
+info "navigator, no records: $(recap "$work/nav-full-$RUNS.log")"
 
 stage "ee: results (seconds; ansible-builder build ${build_s}s)"
 python - "$TSV" <<'PY'
