@@ -10,6 +10,7 @@ __metaclass__ = type
 import json
 import os
 import stat
+from unittest.mock import MagicMock
 
 import pytest
 
@@ -132,3 +133,22 @@ def test_a_run_is_verified_only_when_the_same_request_read_the_same_before_and_a
 def test_the_host_runs_host_state_as_a_script():
     src = cs.host_state_source()
     assert "def script_main(args):" in src and "import ansible" not in src
+
+
+def _action(args, check_mode=False):
+    task = MagicMock()
+    task.args = args
+    task.async_val = 0
+    task.check_mode = check_mode
+    return cs.ActionModule(task=task, connection=MagicMock(), play_context=MagicMock(), loader=MagicMock(),
+                           templar=MagicMock(), shared_loader_obj=None)
+
+
+def test_the_action_warns_and_runs_every_role_when_the_records_directory_cannot_be_used(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("a file\n")
+    res = _action({"state": "check", "cache_dir": str(taken)}).run(task_vars={"inventory_hostname": "vm102"})
+    assert not res.get("failed") and res["match"] is False and res["changed"] is False
+    assert "cannot be used" in res["reason"] and res["warnings"] == [res["reason"]]
+    # no inputs_digest: site.yml's record task is skipped for this host
+    assert "inputs_digest" not in res
