@@ -29,36 +29,33 @@ prepare_host() {
   host_ready=1
 }
 
-# `make test` builds the Spark stand-in (minutes on a cold machine, cached afterwards) in the background, at low
-# priority, while lint, sanity, unit, importer and compat run; prepare_docker waits for it.
+# `make test` builds the Spark stand-in (minutes on a cold machine, cached afterwards) in the background from the
+# start, while the venv, the images, the Node tarballs and the static stages are made and run. spark-standin.sh holds
+# a lock while it builds, so a scenario that needs the stand-in (molecule_env) waits there for the build to end.
 spark_pid=""
 start_spark_build() {
   spark_log="$(mktemp "${TMPDIR:-/tmp}/spark-standin.XXXXXX.log")"
   info "building the Spark stand-in in the background (log: $spark_log)"
-  nice -n 10 "$HARNESS_DIR/spark-standin.sh" > "$spark_log" 2>&1 &
+  "$HARNESS_DIR/spark-standin.sh" > "$spark_log" 2>&1 &
   spark_pid=$!
 }
 
+# The images and the Node tarballs (not the Spark stand-in: see start_spark_build).
 prepare_docker() {
   [ -n "$host_ready" ] || prepare_host
   stage "image: debootstrap Debian 12 + systemd base image (built once, reused while the recipe is unchanged)"
   "$HARNESS_DIR/build-image.sh"
   stage "image: debootstrap Debian 13 minimal image (what a fresh cloud VM has; the default scenario's gateway host)"
   "$HARNESS_DIR/build-image.sh" minimal
-  stage "controller artefacts: Node.js distribution tarball from the npm registry"
-  info "$("$HARNESS_DIR/prepare-node.sh")"
-  stage "controller artefacts: Spark stand-in (llama.cpp llama-server + SmolLM2-135M, built once and cached)"
-  if [ -n "${spark_pid:-}" ]; then
-    wait "$spark_pid" || { tail -30 "$spark_log" >&2; die "the Spark stand-in build failed (log: $spark_log)"; }
-    info "$(tail -1 "$spark_log")"
-  else
-    info "$("$HARNESS_DIR/spark-standin.sh")"
-  fi
+  stage "controller artefacts: Node.js distribution tarballs from the npm registry"
+  info "$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
+  info "$(NODE_DIST_FORMAT=xz NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
 }
 
 run_lint() {
+  # (a lane runs a stage as `stage || ...`, where set -e does not stop it: each step returns its failure itself)
   stage "lint: yamllint"
-  (cd "$REPO_ROOT" && yamllint -s .)
+  (cd "$REPO_ROOT" && yamllint -s .) || return 1
   stage "lint: ansible-lint (profile production)"
   # ansible-lint may leave a copy of this collection in ~/.ansible/collections; a copy made from another
   # checkout (an older commit) would shadow this one's plugins and roles, so it goes first.
@@ -68,7 +65,7 @@ run_lint() {
 
 run_sanity() {
   stage "sanity: ansible-test sanity in a temporary ansible_collections/homelab/clawdbot tree"
-  "$HARNESS_DIR/ansible-test-bootstrap.sh"
+  "$HARNESS_DIR/ansible-test-bootstrap.sh" || return 1
   "$HARNESS_DIR/sanity.sh"
 }
 
@@ -77,14 +74,19 @@ run_unit() {
   (cd "$REPO_ROOT" && python -m pytest -q tests/unit)
 }
 
-# What the scenarios read from the environment: the two Node tarballs and the Spark stand-in.
+# What the scenarios read from the environment: the two Node tarballs and the Spark stand-in (waiting for its build
+# when `make test` started one in the background; a build that failed there is tried once more here, with its error).
 molecule_env() {
   # only this checkout (its .ansible/collections link), not a copy an earlier ansible-lint or molecule left behind
   rm -rf "${HOME}/.ansible/collections/ansible_collections/homelab/clawdbot"
   export HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
   # Node 24 as nodejs.org ships it (.tar.xz; the default scenario's minimal host has no xz-utils until the role installs it)
   export HOMELAB_CLAWDBOT_NODE24_TARBALL="$(NODE_DIST_FORMAT=xz NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
-  export HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")"
+  local waited=$SECONDS
+  HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")" ||
+    { [ -z "${spark_log:-}" ] || tail -30 "$spark_log" >&2; die "the Spark stand-in build failed"; }
+  export HOMELAB_CLAWDBOT_SPARK_DIR
+  [ $((SECONDS - waited)) -lt 5 ] || info "waited $((SECONDS - waited))s for the Spark stand-in"
 }
 
 run_molecule() {
@@ -107,8 +109,9 @@ run_molecule() {
 # `make test` runs its long stages in two lanes at once, on one dockerd (the scenarios have their own container names
 # and networks): each stage is mostly one process waiting on another (ansible on a gateway starting, a gateway on
 # its health check), so on 2 cores two lanes take about as long as the longest of them. Lane A is the default
-# scenario; lane B the ssh stage, then the clawdbot and the fleet scenarios. Each lane's lines carry its name; a failed
-# stage does not stop the stages after it or the other lane, and its failures are repeated at the very end.
+# scenario (the longest stage); lane B the static stages (lint, sanity, unit, importer, compat), the ssh stage, then
+# the clawdbot and the fleet scenarios. Each lane's lines carry its name; a failed stage does not stop the stages
+# after it or the other lane, and its failures are repeated at the very end.
 LANES=${HOMELAB_CLAWDBOT_LANES:-2}
 lanes_dir=""
 lane() {  # lane <name> <label:command>...: the stages one after the other (a failed one does not stop the next)
@@ -148,6 +151,8 @@ molecule_default() { run_molecule default; }
 molecule_clawdbot() { run_molecule clawdbot; }
 molecule_fleet() { run_molecule fleet; }
 ssh_check() { "$HARNESS_DIR/ssh-check.sh"; }
+importer_stage() { "$HARNESS_DIR/importer.sh"; }
+compat_stage() { "$HARNESS_DIR/compat.sh"; }
 
 # A failed scenario ends with molecule's own recap, which names no test: repeat pytest's failures and the failed
 # tasks at the very end, where a CI log's tail shows them.
@@ -165,23 +170,26 @@ failure_summary() {
 
 case "$what" in
   all)
-    prepare_python
+    # On a cold machine the llama.cpp build of the Spark stand-in is the longest preparation, and only the
+    # scenarios need it: it starts first (after the host's packages), and the lanes start without waiting for it.
     prepare_host
     start_spark_build
-    timed lint run_lint
-    timed sanity run_sanity
-    timed unit run_unit
-    timed importer "$HARNESS_DIR/importer.sh"
-    timed compat "$HARNESS_DIR/compat.sh"
+    prepare_python
     prepare_docker
     if [ $# -gt 0 ] || [ "$LANES" = 1 ]; then
+      timed lint run_lint
+      timed sanity run_sanity
+      timed unit run_unit
+      timed importer "$HARNESS_DIR/importer.sh"
+      timed compat "$HARNESS_DIR/compat.sh"
       timed ssh "$HARNESS_DIR/ssh-check.sh"
       timed molecule run_molecule "$@"
     else
-      molecule_env
-      stage "lanes: A = molecule default; B = ssh, molecule clawdbot, molecule fleet (at the same time)"
-      timed "lanes A+B" run_lanes "molecule-default:molecule_default" "ssh:ssh_check molecule-clawdbot:molecule_clawdbot molecule-fleet:molecule_fleet"
+      stage "lanes: A = molecule default; B = lint, sanity, unit, importer, compat, ssh, molecule clawdbot, molecule fleet (at the same time)"
+      timed "lanes A+B" run_lanes "molecule-default:molecule_default" \
+        "lint:run_lint sanity:run_sanity unit:run_unit importer:importer_stage compat:compat_stage ssh:ssh_check molecule-clawdbot:molecule_clawdbot molecule-fleet:molecule_fleet"
     fi
+    [ -z "$spark_pid" ] || wait "$spark_pid" 2>/dev/null || true
     ;;
   lint) prepare_python; timed lint run_lint ;;
   sanity) prepare_python; timed sanity run_sanity ;;

