@@ -1,15 +1,20 @@
 """Bad input fails before anything changes, names the variable, and leaves the openclaw host exactly as it was.
 
-site.yml cases must fail in its first play (every preflight); the other playbooks' cases must fail in their
-argument checks. The snapshot (oc.snapshot) covers /etc (with the CA store and /etc/homelab-clawdbot), /opt,
+site.yml cases must fail in its first play (every preflight); they run as one site.yml run over an alias of the
+gateway host per case, each with the case's variables (fixture `refused`). The other playbooks' cases must fail in
+their argument checks, one run each. The snapshot (oc.snapshot) covers /etc (with the CA store and /etc/homelab-clawdbot), /opt,
 /usr/local, the linger files, the collection's state, the gateway user's whole home (modes and owners; the managed
 files ~/.openclaw-<p>/openclaw.json, telegram-bot-token, the units, ~/.openclaw/versions/<pin>/{package.json,.npmrc}
 and ~/.openclaw/bin/openclaw by content) and the gateways' start times.
 """
 import json
+import os
+import re
+import shutil
+import tempfile
 
 import pytest
-from helpers import GATEWAY_HOSTS, run_playbook, snapshot_diff
+from helpers import GATEWAY, GATEWAY_HOSTS, run_playbook, snapshot_diff
 from oc import snapshot
 
 testinfra_hosts = GATEWAY_HOSTS
@@ -198,18 +203,64 @@ def baseline(host):
     return snapshot(host)
 
 
+def _alias(case):
+    return "%s-case-%02d" % (GATEWAY, sorted(CASES).index(case))
+
+
+def _failures(out):
+    """{host: the text of its failures} from the default callback's output: each failed result's `[ERROR]: Task
+    failed: ...` block (the message as it is, printed just before the result) and its `fatal: [host]`/`failed:
+    [host]` result with the indented lines after it."""
+    found, host, pending = {}, None, []
+    for line in out.splitlines():
+        m = re.match(r"^(?:fatal|failed): \[([^\]]+)\]", line)
+        if m:
+            host = m.group(1)
+            found[host] = found.get(host, "") + "\n".join([""] + pending + [line])
+            pending = []
+        elif line.startswith("[ERROR]:"):
+            host, pending = None, [line]
+        elif host and line[:1] in (" ", "\t"):
+            found[host] += "\n" + line
+        elif pending:
+            pending.append(line)
+        else:
+            host = None
+    return found
+
+
+@pytest.fixture(scope="module")
+def refused(host, baseline):
+    """One site.yml run for every case at once: each case is an alias of the gateway host (the same container)
+    with the case's variables as host variables (they override the scenario's group_vars as -e would; the play's
+    vars_files name only homelab_*). Every alias must fail in the first play with its own message; one snapshot
+    after the run must equal the baseline. (One run per case took 7 to 9 s each, about 7 minutes of CI; this one about a minute for all.)"""
+    connection = {k: v for k, v in host.ansible.get_variables().items() if k.startswith("ansible_connection")}
+    hosts = {_alias(case): dict(extra, ansible_host=GATEWAY, **connection) for case, (extra, _msg) in CASES.items()}
+    tmp = tempfile.mkdtemp(prefix="preflight-cases-")
+    try:
+        with open(os.path.join(tmp, "cases.yml"), "w") as f:
+            json.dump({"clawdbot_gateways": {"hosts": hosts}}, f)
+        rc, out = run_playbook(SITE, "-i", os.path.join(tmp, "cases.yml"), "--limit", ",".join(sorted(hosts)),
+                               "--forks", "8")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"rc": rc, "out": out, "failures": _failures(out), "after": snapshot(host)}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_fails_in_preflight_without_changes(host, baseline, case):
-    extra, message = CASES[case]
-    before = baseline
-    rc, out = run_playbook(SITE, "-e", json.dumps(extra))
-    assert rc != 0, "must fail: %s\n%s" % (case, out[-3000:])
-    flat = " ".join(out.split())
-    assert " ".join(message.split()) in flat, out[-4000:]
+def test_bad_input_fails_in_preflight_without_changes(refused, baseline, case):
+    _extra, message = CASES[case]
+    out = refused["out"]
+    assert refused["rc"] != 0, "must fail: %s\n%s" % (case, out[-3000:])
+    mine = refused["failures"].get(_alias(case), "")
+    assert " ".join(message.split()) in " ".join(mine.split()), "%s (%s):\n%s\n%s" % (case, _alias(case), mine,
+                                                                                      out[-3000:])
+    assert re.search(r"^%s +: ok=\d+ +changed=0 +unreachable=0 +failed=1 " % re.escape(_alias(case)), out, re.M), \
+        out[-4000:]
     assert "Validate every input before anything changes" in out
     assert "Provision the gateway host" not in out, "failed after the preflight play:\n" + out[-3000:]
-    after = snapshot(host)
-    assert after == before, snapshot_diff(before, after)
+    assert refused["after"] == baseline, snapshot_diff(baseline, refused["after"])
     for secret in ("AAtest-telegram-bot-token", "abcdef0123456789", "pass\tword", "sk-not-in-a-unit",
                    "test-spark-key-0123456789"):
         assert secret not in out, secret
