@@ -17,6 +17,10 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # Versions of the software the harness prepares for the tests (npm registry packages).
 NODE_DIST_VERSION="${NODE_DIST_VERSION:-22.23.3}"
 NPM_DIST_VERSION="${NPM_DIST_VERSION:-10.9.9}"
+# Go module versions of the real Tailscale software (tests/harness/tailscale-build.sh): the newest 1.102.x and 0.29.x
+# that the Go module proxy serves and Go 1.26.8 builds.
+TAILSCALE_VERSION="${TAILSCALE_VERSION:-1.102.5}"
+HEADSCALE_VERSION="${HEADSCALE_VERSION:-0.29.3}"
 
 activate_venv() {
   # shellcheck disable=SC1091
@@ -34,6 +38,13 @@ demo_flavour() { echo "${HOMELAB_CLAWDBOT_FLAVOUR:-openclaw}"; }
 demo_unit_prefix() { echo "$(demo_flavour)-gateway"; }
 demo_cli() { echo "/home/user/.$(demo_flavour)/bin/$(demo_flavour)"; }
 demo_config() { echo "/home/user/.$(demo_flavour)-$1/$(demo_flavour).json"; }
+# The demo's tailnet (demo.sh): headscale in DEMO_HEADSCALE; inventories/demo reads the login server and the pre-auth key
+# file from the environment. DEMO_TAILSCALE=double (make ssh-check) has none: the CLI test double is logged in already.
+DEMO_HEADSCALE=demo-headscale
+demo_tailnet_env() {
+  [ "${DEMO_TAILSCALE:-real}" = double ] && return 0
+  export DEMO_TAILNET_URL="https://$DEMO_HEADSCALE" DEMO_TAILNET_KEY_FILE="$CACHE_DIR/demo/tailnet-auth-key"
+}
 
 # tool_venv DIR PIP_ARGS...: a virtualenv at DIR with what `pip install PIP_ARGS...` gives (pinned versions or
 # `-r <file>`); made again when the arguments (or a named requirements file) change. importer, compat and ee use it.

@@ -43,6 +43,17 @@ start_spark_build() {
   renice -n 5 -p $$ >/dev/null 2>&1 || true
 }
 
+# The real tailscale, tailscaled and headscale (Go builds, minutes on a cold machine, cached afterwards) are built in
+# the background too, at the lower priority of what starts after the Spark stand-in's build; the scenarios with a
+# tailnet wait for them in molecule_env (tailscale-build.sh holds a lock while it builds).
+tailscale_pid=""
+start_tailscale_build() {
+  tailscale_log="$(mktemp "${TMPDIR:-/tmp}/tailscale-build.XXXXXX.log")"
+  info "building tailscale and headscale in the background (log: $tailscale_log)"
+  "$HARNESS_DIR/tailscale-build.sh" > "$tailscale_log" 2>&1 &
+  tailscale_pid=$!
+}
+
 # The images and the Node tarballs (not the Spark stand-in: see start_spark_build).
 prepare_docker() {
   [ -n "$host_ready" ] || prepare_host
@@ -90,6 +101,11 @@ molecule_env() {
     { [ -z "${spark_log:-}" ] || tail -30 "$spark_log" >&2; die "the Spark stand-in build failed"; }
   export HOMELAB_CLAWDBOT_SPARK_DIR
   [ $((SECONDS - waited)) -lt 5 ] || info "waited $((SECONDS - waited))s for the Spark stand-in"
+  waited=$SECONDS
+  HOMELAB_CLAWDBOT_TAILSCALE_DIR="$("$HARNESS_DIR/tailscale-build.sh")" ||
+    { [ -z "${tailscale_log:-}" ] || tail -30 "$tailscale_log" >&2; die "the tailscale/headscale build failed"; }
+  export HOMELAB_CLAWDBOT_TAILSCALE_DIR
+  [ $((SECONDS - waited)) -lt 5 ] || info "waited $((SECONDS - waited))s for tailscale and headscale"
 }
 
 run_molecule() {
@@ -179,6 +195,7 @@ case "$what" in
     # scenarios need it: it starts first (after the host's packages), and the lanes start without waiting for it.
     prepare_host
     start_spark_build
+    start_tailscale_build
     prepare_python
     prepare_docker
     if [ $# -gt 0 ] || [ "$LANES" = 1 ]; then
@@ -195,6 +212,7 @@ case "$what" in
         "lint:run_lint sanity:run_sanity unit:run_unit importer:importer_stage compat:compat_stage ssh:ssh_check molecule-clawdbot:molecule_clawdbot molecule-fleet:molecule_fleet"
     fi
     [ -z "$spark_pid" ] || wait "$spark_pid" 2>/dev/null || true
+    [ -z "$tailscale_pid" ] || wait "$tailscale_pid" 2>/dev/null || true
     ;;
   lint) prepare_python; timed lint run_lint ;;
   sanity) prepare_python; timed sanity run_sanity ;;
