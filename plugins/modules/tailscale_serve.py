@@ -21,7 +21,12 @@ description:
     touched, and C(tailscale serve reset) is never run.
   - C(tailscale status --json) exits 0 even when the node is logged out, so the module reads C(BackendState) and fails
     unless it is C(Running). With I(auth_key) and C(NeedsLogin) it logs the node in first (then checks HTTPS and the
-    MagicDNS name, then serves). The auth key never appears on a command line.
+    MagicDNS name, then serves), at I(login_server) when given (a self-hosted control server such as headscale).
+    The auth key never appears on a command line.
+  - C(tailscale up) refuses to drop a setting that is not the default and not mentioned on its command line. When
+    the node has such settings (for example C(--accept-routes) set by hand), the login repeats them with their
+    current values as the CLI names them, so the login changes nothing but the login.
+  - A node that is logged in to another control server than I(login_server) is refused before anything changes.
   - An operator that is another user is never replaced unless I(operator_replace) is true; the module fails before
     it changes anything (also in check mode).
   - Serve commands run as I(run_as) (the operator), which proves the operator works; as root when no operator is set.
@@ -66,6 +71,14 @@ options:
   run_as:
     description: User that runs the Serve commands. Defaults to I(operator), or root when I(operator) is empty.
     type: str
+  login_server:
+    description:
+      - The control server the node logs in to with I(auth_key) (C(tailscale up --login-server=<url>)), for a
+        self-hosted one such as headscale. Empty means Tailscale's own (or whatever the node already uses).
+      - When set, a node that is C(Running) but logged in to another control server makes the module fail before
+        anything changes.
+    type: str
+    default: ''
   auth_key:
     description:
       - A Tailscale auth key. Only used when the node is C(NeedsLogin); then C(tailscale up --auth-key=file:<path>)
@@ -130,6 +143,19 @@ backend_state:
   returned: always
   type: str
   sample: Running
+userspace:
+  description:
+    - Whether tailscaled runs in userspace-networking mode (C(TUN) is false in C(tailscale status --json)). In that
+      mode tailscaled forwards a peer's TCP connection to the node's tailnet IP on a port Serve does not handle to
+      C(127.0.0.1) on the same port, so loopback-bound services are reachable from the tailnet without Serve.
+  returned: success
+  type: bool
+  sample: false
+control_url:
+  description: The control server the node uses (C(ControlURL) of C(tailscale debug prefs)); empty before any login.
+  returned: success
+  type: str
+  sample: https://controlplane.tailscale.com
 dns_name:
   description: The node's MagicDNS name without the trailing dot.
   returned: when the node is Running
@@ -184,12 +210,34 @@ serve_config:
 import json
 import os
 import pwd
+import shlex
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 HTTPS_CAP = "https"
+# `tailscale up` (cmd/tailscale/cli/up.go, accidentalUpPrefix): the CLI then prints the whole command to run.
+ACCIDENTAL_UP = "requires mentioning all"
+# ipn.IsLoginServerSynonym: both name Tailscale's own control server.
+DEFAULT_CONTROL_URLS = ("https://controlplane.tailscale.com", "https://login.tailscale.com")
+LOGIN_TIMEOUT = "120s"
+
+
+def same_control(a, b):
+    a, b = (a or "").rstrip("/"), (b or "").rstrip("/")
+    return a == b or (a in DEFAULT_CONTROL_URLS and b in DEFAULT_CONTROL_URLS)
+
+
+def repeated_flags(message):
+    """The flags `tailscale up` asks to repeat (the current values of the node's non-default settings), from the
+    command line its accidental-revert error prints; the auth key and the other pref-less flags are left out."""
+    for line in message.splitlines():
+        words = line.strip().split(" ", 2)
+        if words[:2] == ["tailscale", "up"] and len(words) == 3:
+            return [a for a in shlex.split(words[2])
+                    if a.startswith("--") and not a.startswith(("--auth-key", "--authkey", "--timeout"))]
+    return None
 
 
 def normalise_target(target):
@@ -320,18 +368,25 @@ class TailscaleServe(object):
                   backend_state=state)
 
     def login(self, operator):
-        """tailscale up --auth-key=file:<0600 temp file> [--operator=U]; the file is removed in every case."""
+        """tailscale up --auth-key=file:<0600 temp file> [--login-server=URL] [--operator=U]; the file is removed in
+        every case. When the CLI asks for the node's other non-default settings, they are repeated as it names them."""
         key = self.p["auth_key"]
         fd, path = tempfile.mkstemp(prefix="tailscale-auth-key-", dir=self.module.tmpdir)
         try:
             with os.fdopen(fd, "w") as f:
                 os.fchmod(f.fileno(), 0o600)
                 f.write(key)
-            args = ["up", "--auth-key=file:%s" % path]
+            args = ["up", "--auth-key=file:%s" % path, "--timeout=%s" % LOGIN_TIMEOUT]
+            if self.p["login_server"]:
+                args.append("--login-server=%s" % self.p["login_server"])
             if operator:
                 # `tailscale up` refuses to drop a non-default setting that is not mentioned (contract 2.5).
                 args.append("--operator=%s" % operator)
             rc, out, err = self.run(args)
+            more = repeated_flags(err or out) if rc != 0 and ACCIDENTAL_UP in " ".join((err or out).split()) else None
+            if more:
+                named = set(a.split("=", 1)[0] for a in args)
+                rc, out, err = self.run(args + [a for a in more if a.split("=", 1)[0] not in named])
         finally:
             try:
                 os.unlink(path)
@@ -342,6 +397,7 @@ class TailscaleServe(object):
                       rc=rc)
         self.changed = True
         status = self.status()
+        self.prefs = self.read_prefs()
         if status.get("BackendState") != "Running":
             self.fail_not_connected(status.get("BackendState"))
         return status
@@ -355,18 +411,35 @@ class TailscaleServe(object):
                       % (op_before, want_op, want_op), operator=dict(before=op_before, after=op_before))
 
     def check_https(self, status):
+        if not self.p["require_https"]:
+            return
         selfst = status.get("Self") or {}
         caps = set((selfst.get("CapMap") or {}).keys()) | set(selfst.get("Capabilities") or [])
-        if self.p["require_https"] and (not status.get("CertDomains") or HTTPS_CAP not in caps):
-            self.fail("HTTPS certificates are not enabled for this tailnet (CertDomains is empty): enable MagicDNS and "
-                      "HTTPS in the Tailscale admin console; tailscale serve over HTTPS needs them")
+        if HTTPS_CAP not in caps:
+            self.fail("HTTPS certificates are not enabled for this tailnet (the node has no https capability): enable "
+                      "MagicDNS and HTTPS in the Tailscale admin console (headscale: grant the https nodeAttr in its "
+                      "policy); tailscale serve over HTTPS needs them")
+        if not status.get("CertDomains"):
+            self.fail("HTTPS certificates are not enabled for this tailnet (CertDomains is empty): the control server "
+                      "issues no certificate domain, so no TLS handshake through Serve can complete. Enable HTTPS in "
+                      "the Tailscale admin console. A control server without certificates (headscale) needs "
+                      "tailscale_serve_require_https: false (module option require_https), and browsers then cannot "
+                      "reach Serve over HTTPS")
 
-    def operator_now(self):
+    def check_control(self, status):
+        """A Running node logged in to another control server than login_server is not ours to serve from."""
+        want, have = self.p["login_server"], self.prefs.get("ControlURL") or ""
+        if want and status.get("BackendState") == "Running" and have and not same_control(want, have):
+            self.fail("this node is logged in to the control server %s, not %s (tailscale_serve_login_server, module "
+                      "option login_server); move it by hand (sudo tailscale up --login-server=%s --force-reauth) or "
+                      "correct the variable. Nothing was changed." % (have, want, want))
+
+    def read_prefs(self):
         rc, out, err = self.run(["debug", "prefs"])
         if rc != 0:
             self.fail("tailscale debug prefs failed: %s" % (err or out).strip())
         try:
-            return json.loads(out).get("OperatorUser") or None
+            return json.loads(out)
         except ValueError:
             self.fail("could not parse tailscale debug prefs", stdout=out[:2000])
 
@@ -414,7 +487,9 @@ class TailscaleServe(object):
             except KeyError:
                 if not self.module.check_mode:  # a preflight may run before the user is created
                     self.fail("operator user '%s' does not exist on this host" % want_op)
-        op_before = self.operator_now()
+        self.prefs = self.read_prefs()
+        op_before = self.prefs.get("OperatorUser") or None
+        self.check_control(status)
         self.check_operator(want_op, op_before)
         op_now = op_before
 
@@ -426,7 +501,7 @@ class TailscaleServe(object):
                 op_now = want_op or op_before
             else:
                 status = self.login(want_op or op_before)
-                op_now = self.operator_now()
+                op_now = self.prefs.get("OperatorUser") or None
         if not (login and self.module.check_mode):
             self.check_https(status)
             host = ((status.get("Self") or {}).get("DNSName") or "").rstrip(".")
@@ -480,6 +555,8 @@ class TailscaleServe(object):
         result = dict(
             changed=self.changed,
             backend_state=status.get("BackendState"),
+            userspace=status.get("TUN") is False,
+            control_url=self.prefs.get("ControlURL") or "",
             dns_name=host,
             logged_in=login,
             urls=dict((m["name"], url_for(host, m["port"], m["path"])) for m in wanted) if host else {},
@@ -506,6 +583,7 @@ def main():
             operator=dict(type="str", default=""),
             operator_replace=dict(type="bool", default=False),
             run_as=dict(type="str"),
+            login_server=dict(type="str", default=""),
             auth_key=dict(type="str", no_log=True),
             mappings=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
