@@ -798,6 +798,8 @@ def test_up_key_that_is_not_a_tskey_is_not_modelled(ts, tmp_path):
 # ============================================================================ logout
 
 def test_logout_then_up_with_auth_key(ts):
+    """As the real tailscaled 1.102.5 does (molecule test_41): the login profile goes with the logout, so the operator,
+    the control URL and the serve config are gone, and the next `up` is a first login (nothing to mention)."""
     ts.run("set", "--operator=clawdbot")
     ts.run("serve", "--bg", "--yes", "18789")
     assert_result(ts.run("logout"), 0)
@@ -806,10 +808,20 @@ def test_logout_then_up_with_auth_key(ts):
     assert "https" not in (st["Self"].get("CapMap") or {})
     assert ts.serve_json() == "{}\n"
     prefs = json.loads(ts.run("debug", "prefs").out)
-    assert prefs["LoggedOut"] is True and prefs["OperatorUser"] == "clawdbot"
+    assert prefs["LoggedOut"] is True and "OperatorUser" not in prefs and prefs["ControlURL"] == ""
     assert_result(ts.run("status"), 1, out="Logged out.\n")
     # a logged-out node refuses serve writes (contract 1.3 step 2)
     assert_result(ts.run("serve", "--bg", "--yes", "18790"), 1, err="Logged out.\n")
+    assert_result(ts.run("up", "--auth-key=tskey-auth-k1"), 0)
+    st = json.loads(ts.run("status", "--json").out)
+    assert st["BackendState"] == "Running" and st["CertDomains"] == [HOST]
+    assert ts.serve_json() == "{}\n"
+
+
+def test_an_expired_node_keeps_its_settings_and_up_must_mention_them(ts):
+    ts.run("set", "--operator=clawdbot")
+    ts.run("serve", "--bg", "--yes", "18789")
+    ts.set("backend_state", "NeedsLogin")
     # the previously logged-in node still needs the non-default operator mentioned (contract 2.5)
     r = ts.run("up", "--auth-key=tskey-auth-k1")
     assert r.rc == 1 and "--operator=clawdbot" in r.err
