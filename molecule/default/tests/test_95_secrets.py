@@ -1,11 +1,11 @@
 """Secrets never reach output (-vvv, --check --diff) nor a readable file on the openclaw host.
 
 Every kind of secret the collection handles is set at once: explicit gateway tokens, a gateway password, the
-Telegram bot token and the Spark key (scenario), an npm registry _authToken, and a Tailscale auth key (used because
-the node is logged out first). site.yml, approve-pairing.yml, health.yml, backup.yml and restore.yml (upstream's
-archive of personal, restored over the live state root) then run with -vvv and with --check --diff; every line they
-print, every file any local account can read, every file under ~/.openclaw* with a read bit for
-others, and the 0600 units are searched for each secret.
+Telegram bot token and the Spark key (scenario), an npm registry _authToken, and the tailnet's pre-auth key (used
+because the real tailscaled is logged out first). site.yml, approve-pairing.yml, health.yml, backup.yml and
+restore.yml (upstream's archive of personal, restored over the live state root) then run with -vvv and with --check
+--diff; every line they print, every file any local account can read, every file under ~/.openclaw* with a read bit
+for others, and the 0600 units are searched for each secret.
 Runs last: it leaves the gateways on these secrets.
 """
 import json
@@ -26,7 +26,9 @@ SECRETS = {
     "telegram bot token": "123456789:AAtest-telegram-bot-token-personal-0001",
     "spark api key": "test-spark-key-0123456789",
     "npm auth token": "npm_" + secrets.token_hex(18),
-    "tailscale auth key": "tskey-auth-k" + secrets.token_hex(8) + "-" + secrets.token_hex(12),
+    # the scenario's headscale pre-auth key (the real tailscaled must log in with it)
+    "tailscale auth key": open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"],
+                                            "tailnet-auth-key")).read().strip(),
 }
 EXTRA = {
     "clawdbot_profiles": [

@@ -83,10 +83,10 @@ def test_no_token_or_plan_leaks_between_hosts():
         host = get(name)
         auth = config(host)["gateway"]["auth"]
         secrets[name] = auth.get("token") or auth.get("password")
-        # the tailnet URL on each host is its own (Tailscale Serve, one handler for its one profile)
+        # each host serves its own tailnet name (real Serve on the fleet headscale, one handler for its one profile)
         serve = host.run("tailscale serve status --json").stdout
-        assert "%s.tail1234ab.ts.net" % name in serve and all(
-            "%s.tail1234ab.ts.net" % other not in serve for other in GATEWAYS if other != name), serve
+        assert "%s.tailnet.homelab.test" % name in serve and all(
+            "%s.tailnet.homelab.test" % other not in serve for other in GATEWAYS if other != name), serve
     assert len(set(secrets.values())) == len(GATEWAYS), "two hosts share a gateway secret"
     for name, secret in secrets.items():
         for other in GATEWAYS:
