@@ -28,6 +28,7 @@ mkdir -p "$OUT"
 TSV="$OUT/times.tsv"
 : > "$TSV"
 export DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+demo_tailnet_env  # the demo hosts log in to the demo's headscale (real tailscaled)
 TOKEN=bench-pairing-token-0123456789ab
 
 "$HARNESS_DIR/ensure-venv.sh"

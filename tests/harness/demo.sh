@@ -4,16 +4,66 @@
 # does against VM102), then shows what runs and how to reach it.
 # Usage: demo.sh up|container|destroy   (container: only the container, SSH and the admin account)
 # DEMO_NAME and DEMO_SSH_PORT name another container and port (make bench's three-host runs: vm102-demo2 on 2223, ...).
+# Tailscale is real: the containers share the network homelab-clawdbot-demo with a headscale container (demo-headscale,
+# molecule/shared/tailnet.yml), and site.yml logs each demo host in. DEMO_TAILSCALE=double (make ssh-check) installs the
+# collection's tailscale CLI test double instead, already "logged in".
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 NAME="${DEMO_NAME:-vm102-demo}"
+NETWORK=homelab-clawdbot-demo
+HEADSCALE="$DEMO_HEADSCALE"
+demo_tailnet_env
 PORT="${DEMO_SSH_PORT:-2222}"
 KEY="$CACHE_DIR/demo/id_ed25519"
 IMAGE="homelab-clawdbot/debian12-systemd:test"
 
 destroy() {
   docker rm -f "$NAME" >/dev/null 2>&1 && info "removed $NAME" || info "$NAME does not exist"
+  # the tailnet goes with the last demo host
+  if [ -z "$(docker ps -aq --filter network=$NETWORK --filter name=vm102-demo)" ]; then
+    docker rm -f "$HEADSCALE" >/dev/null 2>&1 && info "removed $HEADSCALE" || true
+    docker network rm "$NETWORK" >/dev/null 2>&1 || true
+  fi
+}
+
+systemd_container() {  # systemd_container NAME [docker run options...]: start it unless it runs
+  local name=$1
+  shift
+  if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != "true" ]; then
+    docker rm -f "$name" >/dev/null 2>&1 || true
+    docker run -d --name "$name" --hostname "$name" --network "$NETWORK" \
+      --cap-add SYS_ADMIN --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+      --tmpfs /run --tmpfs /run/lock "$@" "$IMAGE" /lib/systemd/systemd >/dev/null
+    info "started $name"
+  else
+    info "reusing the running $name"
+  fi
+}
+
+# headscale in its own container and tailscaled (logged out) on the demo host: the playbook the scenarios use.
+tailnet() {
+  stage "demo: the tailnet (headscale in $HEADSCALE, tailscaled on $NAME)"
+  HOMELAB_CLAWDBOT_TAILSCALE_DIR="$("$HARNESS_DIR/tailscale-build.sh")"
+  export HOMELAB_CLAWDBOT_TAILSCALE_DIR
+  systemd_container "$HEADSCALE"
+  local inv
+  inv=$(mktemp "${TMPDIR:-/tmp}/demo-tailnet.XXXXXX.yml")
+  cat > "$inv" <<YML
+all:
+  vars:
+    ansible_connection: community.docker.docker
+    tailnet_server_url: https://$HEADSCALE
+    tailnet_base_domain: tailnet.homelab.test
+    tailnet_user: demo
+    tailnet_auth_key_file: $DEMO_TAILNET_KEY_FILE
+  children:
+    tailnet_control: {hosts: {$HEADSCALE: {}}}
+    tailnet_nodes: {hosts: {$NAME: {}}}
+YML
+  (cd "$REPO_ROOT" && ansible-playbook -i "$inv" molecule/shared/tailnet.yml) > "$inv.log" 2>&1 ||
+    { tail -30 "$inv.log" >&2; rm -f "$inv"; die "the demo's tailnet failed (log: $inv.log)"; }
+  rm -f "$inv" "$inv.log"
 }
 
 ssh_demo() {
@@ -35,15 +85,8 @@ container() {
   stage "demo: container $NAME (SSH on 127.0.0.1:$PORT)"
   mkdir -p "$(dirname "$KEY")"
   [ -f "$KEY" ] || ssh-keygen -q -t ed25519 -N '' -C vm105-demo -f "$KEY"
-  if [ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" != "true" ]; then
-    docker rm -f "$NAME" >/dev/null 2>&1 || true
-    docker run -d --name "$NAME" --hostname "$NAME" \
-      --cap-add SYS_ADMIN --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-      --tmpfs /run --tmpfs /run/lock -p "127.0.0.1:$PORT:22" "$IMAGE" /lib/systemd/systemd >/dev/null
-    info "started $NAME"
-  else
-    info "reusing the running $NAME"
-  fi
+  docker network inspect "$NETWORK" >/dev/null 2>&1 || docker network create "$NETWORK" >/dev/null
+  systemd_container "$NAME" -p "127.0.0.1:$PORT:22"
   # The admin account VM105 uses (sudo), with our key.
   docker exec -i "$NAME" bash -s "$(cat "$KEY.pub")" <<'SH'
 set -e
@@ -54,9 +97,12 @@ install -d -m 0700 -o admin -g admin /home/admin/.ssh
 echo "$1" > /home/admin/.ssh/authorized_keys && chown admin:admin /home/admin/.ssh/authorized_keys && chmod 0600 /home/admin/.ssh/authorized_keys
 systemctl enable --now ssh >/dev/null 2>&1 || systemctl start ssh
 SH
-  # No tailscaled can run here: the demo uses the collection's tailscale CLI test double (tests/doubles).
-  docker cp "$REPO_ROOT/tests/doubles/tailscale/tailscale" "$NAME:/usr/local/bin/tailscale"
-  docker exec "$NAME" sh -c "test -f /var/lib/tailscale-double/state.json || tailscale __double init --hostname=$NAME --tailnet=tail1234ab.ts.net"
+  if [ "${DEMO_TAILSCALE:-real}" = double ]; then
+    docker cp "$REPO_ROOT/tests/doubles/tailscale/tailscale" "$NAME:/usr/local/bin/tailscale"
+    docker exec "$NAME" sh -c "test -f /var/lib/tailscale-double/state.json || tailscale __double init --hostname=$NAME --tailnet=tail1234ab.ts.net"
+  else
+    tailnet
+  fi
   for _ in $(seq 1 30); do ssh_demo true 2>/dev/null && break; sleep 1; done
   ssh_demo true || die "cannot ssh to admin@127.0.0.1:$PORT"
 }
@@ -67,7 +113,9 @@ up() {
   (cd "$REPO_ROOT" && DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ansible-playbook -i inventories/demo playbooks/site.yml)
 
   stage "demo: what is running on $NAME"
-  ssh_demo 'sudo -u user XDG_RUNTIME_DIR=/run/user/$(id -u user) systemctl --user list-units "$(demo_unit_prefix)-*" --no-legend --no-pager; echo; echo "listeners:"; sudo ss -Hltn | grep -v ":22 " || true'
+  ssh_demo "sudo -u user XDG_RUNTIME_DIR=/run/user/\$(id -u user) systemctl --user list-units '$(demo_unit_prefix)-*' --no-legend --no-pager; echo; echo 'listeners:'; sudo ss -Hltn | grep -v ':22 ' || true"
+  echo "tailnet (what tailscaled on $NAME reports):"
+  ssh_demo "tailscale serve status; tailscale status --self --peers=false" || true
   cat <<MSG
 
   vm102-demo is up. From this machine (VM105's role):
@@ -76,8 +124,9 @@ up() {
     ssh -p $PORT -i $KEY -N -L 18789:127.0.0.1:18789 admin@127.0.0.1    # then http://127.0.0.1:18789/
   The gateway token of a profile (kept 0600 on the host):
     ssh -p $PORT -i $KEY admin@127.0.0.1 sudo python3 -c "'import json;print(json.load(open(\"$(demo_config personal)\"))[\"gateway\"][\"auth\"][\"token\"])'"
-  Tailscale in vm102-demo is the collection's CLI test double (no tailscaled runs here); on VM102 the
-  same role drives the real tailscale CLI. Serve status: ssh ... tailscale serve status
+  Tailscale is real: tailscaled (userspace networking) on $NAME, logged in by the role to the headscale in
+  $HEADSCALE. The tailnet URLs above are what the daemon reports; headscale issues no HTTPS certificates,
+  so a browser cannot complete a TLS handshake through Serve here (on a Tailscale tailnet it can).
   Remove it with: make demo-destroy
 MSG
 }

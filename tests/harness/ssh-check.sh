@@ -17,7 +17,8 @@ KEY="$CACHE_DIR/demo/id_ed25519"
 activate_venv
 work=$(mktemp -d)
 trap 'rm -rf "$work"; "$HARNESS_DIR/demo.sh" destroy >/dev/null' EXIT
-export DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+# the tailscale CLI test double: this stage proves SSH and become; the scenarios run the real tailscaled
+export DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 DEMO_TAILSCALE=double
 # .tar.xz: the same tarball the molecule stage uses (one pack of Node 24 per cold run)
 HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_FORMAT=xz NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh")"
 export HOMELAB_CLAWDBOT_NODE_TARBALL
