@@ -29,32 +29,26 @@ prepare_host() {
   host_ready=1
 }
 
-# `make test` builds the Spark stand-in (minutes on a cold machine, cached afterwards) in the background from the
-# start, while the venv, the images, the Node tarballs and the static stages are made and run. spark-standin.sh holds
-# a lock while it builds, so a scenario that needs the stand-in (molecule_env) waits there for the build to end.
-spark_pid=""
-start_spark_build() {
-  spark_log="$(mktemp "${TMPDIR:-/tmp}/spark-standin.XXXXXX.log")"
-  info "building the Spark stand-in in the background (log: $spark_log)"
-  "$HARNESS_DIR/spark-standin.sh" > "$spark_log" 2>&1 &
-  spark_pid=$!
+# `make test` builds the Spark stand-in and the real tailscale, tailscaled and headscale (minutes on a cold machine,
+# cached afterwards) in the background from the start, while the venv, the images, the Node tarballs and the static
+# stages are made and run. spark-standin.sh and tailscale-build.sh hold a lock while they build, so a scenario that
+# needs them (molecule_env) waits there for the build to end.
+declare -A build_log=() build_pid=()
+start_build() {  # start_build NAME SCRIPT WHAT: SCRIPT in the background, its output in build_log[NAME]
+  build_log[$1]="$(mktemp "${TMPDIR:-/tmp}/$1.XXXXXX.log")"
+  info "building $3 in the background (log: ${build_log[$1]})"
+  "$HARNESS_DIR/$2" > "${build_log[$1]}" 2>&1 &
+  build_pid[$1]=$!
+}
+start_builds() {
+  start_build spark spark-standin.sh "the Spark stand-in"
   # The first scenario waits for the build, so the build goes first: everything this shell starts from now on (the
-  # venv, the images, the lanes) runs at a lower CPU priority than the compiler.
+  # Tailscale build, the venv, the images, the lanes) runs at a lower CPU priority than the compiler.
   renice -n 5 -p $$ >/dev/null 2>&1 || true
+  start_build tailscale tailscale-build.sh "tailscale and headscale"
 }
 
-# The real tailscale, tailscaled and headscale (Go builds, minutes on a cold machine, cached afterwards) are built in
-# the background too, at the lower priority of what starts after the Spark stand-in's build; the scenarios with a
-# tailnet wait for them in molecule_env (tailscale-build.sh holds a lock while it builds).
-tailscale_pid=""
-start_tailscale_build() {
-  tailscale_log="$(mktemp "${TMPDIR:-/tmp}/tailscale-build.XXXXXX.log")"
-  info "building tailscale and headscale in the background (log: $tailscale_log)"
-  "$HARNESS_DIR/tailscale-build.sh" > "$tailscale_log" 2>&1 &
-  tailscale_pid=$!
-}
-
-# The images and the Node tarballs (not the Spark stand-in: see start_spark_build).
+# The images and the Node tarballs (not the Spark stand-in and the Tailscale software: see start_builds).
 prepare_docker() {
   [ -n "$host_ready" ] || prepare_host
   stage "image: debootstrap Debian 12 + systemd base image (built once, reused while the recipe is unchanged)"
@@ -98,12 +92,12 @@ molecule_env() {
   export HOMELAB_CLAWDBOT_NODE24_TARBALL="$(NODE_DIST_FORMAT=xz NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
   local waited=$SECONDS
   HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")" ||
-    { [ -z "${spark_log:-}" ] || tail -30 "$spark_log" >&2; die "the Spark stand-in build failed"; }
+    { [ -z "${build_log[spark]:-}" ] || tail -30 "${build_log[spark]}" >&2; die "the Spark stand-in build failed"; }
   export HOMELAB_CLAWDBOT_SPARK_DIR
   [ $((SECONDS - waited)) -lt 5 ] || info "waited $((SECONDS - waited))s for the Spark stand-in"
   waited=$SECONDS
   HOMELAB_CLAWDBOT_TAILSCALE_DIR="$("$HARNESS_DIR/tailscale-build.sh")" ||
-    { [ -z "${tailscale_log:-}" ] || tail -30 "$tailscale_log" >&2; die "the tailscale/headscale build failed"; }
+    { [ -z "${build_log[tailscale]:-}" ] || tail -30 "${build_log[tailscale]}" >&2; die "the tailscale/headscale build failed"; }
   export HOMELAB_CLAWDBOT_TAILSCALE_DIR
   [ $((SECONDS - waited)) -lt 5 ] || info "waited $((SECONDS - waited))s for tailscale and headscale"
 }
@@ -194,8 +188,7 @@ case "$what" in
     # On a cold machine the llama.cpp build of the Spark stand-in is the longest preparation, and only the
     # scenarios need it: it starts first (after the host's packages), and the lanes start without waiting for it.
     prepare_host
-    start_spark_build
-    start_tailscale_build
+    start_builds
     prepare_python
     prepare_docker
     if [ $# -gt 0 ] || [ "$LANES" = 1 ]; then
@@ -211,8 +204,7 @@ case "$what" in
       timed "lanes A+B" run_lanes "molecule-default:molecule_default" \
         "lint:run_lint sanity:run_sanity unit:run_unit importer:importer_stage compat:compat_stage ssh:ssh_check molecule-clawdbot:molecule_clawdbot molecule-fleet:molecule_fleet"
     fi
-    [ -z "$spark_pid" ] || wait "$spark_pid" 2>/dev/null || true
-    [ -z "$tailscale_pid" ] || wait "$tailscale_pid" 2>/dev/null || true
+    for pid in "${build_pid[@]}"; do wait "$pid" 2>/dev/null || true; done
     ;;
   lint) prepare_python; timed lint run_lint ;;
   sanity) prepare_python; timed sanity run_sanity ;;
