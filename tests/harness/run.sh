@@ -48,16 +48,19 @@ start_builds() {
   start_build tailscale tailscale-build.sh "tailscale and headscale"
 }
 
-# The images and the Node tarballs (not the Spark stand-in and the Tailscale software: see start_builds).
-prepare_docker() {
+# The virtualenv, the images and the Node tarballs (not the Spark stand-in and the Tailscale software: see
+# start_builds), side by side: each mostly waits on a download or on dpkg.
+prep_venv() { "$HARNESS_DIR/ensure-venv.sh"; }
+prep_image12() { "$HARNESS_DIR/build-image.sh"; }
+prep_image13() { "$HARNESS_DIR/build-image.sh" minimal; }
+prep_node22() { NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh"; }
+# Node 24 as nodejs.org ships it (.tar.xz; the default scenario's minimal host has no xz-utils until the role installs it)
+prep_node24() { NODE_DIST_FORMAT=xz NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh"; }
+prepare_all() {
   [ -n "$host_ready" ] || prepare_host
-  stage "image: debootstrap Debian 12 + systemd base image (built once, reused while the recipe is unchanged)"
-  "$HARNESS_DIR/build-image.sh"
-  stage "image: debootstrap Debian 13 minimal image (what a fresh cloud VM has; the default scenario's gateway host)"
-  "$HARNESS_DIR/build-image.sh" minimal
-  stage "controller artefacts: Node.js distribution tarballs from the npm registry"
-  info "$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
-  info "$(NODE_DIST_FORMAT=xz NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
+  stage "toolchain and images, side by side: the virtualenv (pinned requirements), debootstrap Debian 12 + systemd and Debian 13 minimal (what a fresh cloud VM has; built once, reused while the recipe is unchanged), the Node.js tarballs from the npm registry"
+  side_by_side venv:prep_venv debian12:prep_image12 debian13-minimal:prep_image13 node22:prep_node22 node24:prep_node24
+  activate_venv
 }
 
 run_lint() {
@@ -87,9 +90,9 @@ run_unit() {
 molecule_env() {
   # only this checkout (its .ansible/collections link), not a copy an earlier ansible-lint or molecule left behind
   rm -rf "${HOME}/.ansible/collections/ansible_collections/homelab/clawdbot"
-  export HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh")"
-  # Node 24 as nodejs.org ships it (.tar.xz; the default scenario's minimal host has no xz-utils until the role installs it)
-  export HOMELAB_CLAWDBOT_NODE24_TARBALL="$(NODE_DIST_FORMAT=xz NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh")"
+  HOMELAB_CLAWDBOT_NODE_TARBALL="$(prep_node22)"
+  HOMELAB_CLAWDBOT_NODE24_TARBALL="$(prep_node24)"
+  export HOMELAB_CLAWDBOT_NODE_TARBALL HOMELAB_CLAWDBOT_NODE24_TARBALL
   local waited=$SECONDS
   HOMELAB_CLAWDBOT_SPARK_DIR="$("$HARNESS_DIR/spark-standin.sh")" ||
     { [ -z "${build_log[spark]:-}" ] || tail -30 "${build_log[spark]}" >&2; die "the Spark stand-in build failed"; }
@@ -189,8 +192,7 @@ case "$what" in
     # scenarios need it: it starts first (after the host's packages), and the lanes start without waiting for it.
     prepare_host
     start_builds
-    prepare_python
-    prepare_docker
+    prepare_all
     if [ $# -gt 0 ] || [ "$LANES" = 1 ]; then
       timed lint run_lint
       timed sanity run_sanity
@@ -211,10 +213,10 @@ case "$what" in
   unit) prepare_python; timed unit run_unit ;;
   importer) prepare_python; timed importer "$HARNESS_DIR/importer.sh" ;;
   compat) prepare_python; timed compat "$HARNESS_DIR/compat.sh" ;;
-  ssh) prepare_python; prepare_docker; timed ssh "$HARNESS_DIR/ssh-check.sh" ;;
-  molecule) prepare_python; prepare_docker; timed molecule run_molecule "$@" ;;
+  ssh) prepare_all; timed ssh "$HARNESS_DIR/ssh-check.sh" ;;
+  molecule) prepare_all; timed molecule run_molecule "$@" ;;
   # not in `all`: openclaw@latest moves (tests/harness/canary.sh)
-  canary) prepare_python; prepare_docker; molecule_env; timed canary "$HARNESS_DIR/canary.sh" ;;
+  canary) prepare_all; molecule_env; timed canary "$HARNESS_DIR/canary.sh" ;;
   *) die "unknown stage $what (all|lint|sanity|unit|importer|compat|ssh|molecule|canary)" ;;
 esac
 stage "done in $(( $(date +%s) - t0 ))s"
