@@ -44,7 +44,9 @@ systemd_container() {  # systemd_container NAME [docker run options...]: start i
 # headscale in its own container and tailscaled (logged out) on the demo host: the playbook the scenarios use.
 tailnet() {
   stage "demo: the tailnet (headscale in $HEADSCALE, tailscaled on $NAME)"
-  HOMELAB_CLAWDBOT_TAILSCALE_DIR="$("$HARNESS_DIR/tailscale-build.sh")"
+  # (waits for the build container() started, if it is still under way; tailscale-build.sh holds a lock)
+  HOMELAB_CLAWDBOT_TAILSCALE_DIR="$("$HARNESS_DIR/tailscale-build.sh")" ||
+    { [ -z "$tailscale_log" ] || tail -30 "$tailscale_log" >&2; die "the tailscale/headscale build failed"; }
   export HOMELAB_CLAWDBOT_TAILSCALE_DIR
   systemd_container "$HEADSCALE"
   local inv
@@ -72,14 +74,23 @@ ssh_demo() {
 }
 
 # The container with SSH and the admin account, nothing of the collection applied yet (`demo.sh container`).
+# openclaw (default) runs on Node 24, the legacy clawdbot (HOMELAB_CLAWDBOT_FLAVOUR=clawdbot) on Node 22.
+prep_node() { NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh"; }
+prep_venv() { "$HARNESS_DIR/ensure-venv.sh"; }
+prep_image() { "$HARNESS_DIR/build-image.sh"; }
+tailscale_log="" tailscale_pid="" defer_tailnet="" tailnet_deferred=""
 container() {
-  stage "demo: toolchain, docker, image, Node tarball"
-  "$HARNESS_DIR/ensure-venv.sh"
-  activate_venv
+  stage "demo: docker; then the toolchain, the image and the Node tarball side by side (the Tailscale software in the background)"
   "$HARNESS_DIR/ensure-host.sh"
-  "$HARNESS_DIR/build-image.sh"
-  # openclaw (default) runs on Node 24, the legacy clawdbot (HOMELAB_CLAWDBOT_FLAVOUR=clawdbot) on Node 22.
-  HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh")"
+  # The Go build of tailscale, tailscaled and headscale (minutes when it is not cached) goes on while the rest is made.
+  if [ "${DEMO_TAILSCALE:-real}" != double ]; then
+    tailscale_log=$(mktemp "${TMPDIR:-/tmp}/demo-tailscale-build.XXXXXX.log")
+    "$HARNESS_DIR/tailscale-build.sh" > "$tailscale_log" 2>&1 &
+    tailscale_pid=$!
+  fi
+  side_by_side venv:prep_venv image:prep_image node:prep_node
+  activate_venv
+  HOMELAB_CLAWDBOT_NODE_TARBALL="$(prep_node)"
   export HOMELAB_CLAWDBOT_NODE_TARBALL
 
   stage "demo: container $NAME (SSH on 127.0.0.1:$PORT)"
@@ -100,6 +111,10 @@ SH
   if [ "${DEMO_TAILSCALE:-real}" = double ]; then
     docker cp "$REPO_ROOT/tests/doubles/tailscale/tailscale" "$NAME:/usr/local/bin/tailscale"
     docker exec "$NAME" sh -c "test -f /var/lib/tailscale-double/state.json || tailscale __double init --hostname=$NAME --tailnet=tail1234ab.ts.net"
+  elif [ -n "$defer_tailnet" ] && kill -0 "$tailscale_pid" 2>/dev/null; then
+    # (up: the gateways first, while the build goes on; the tailnet and Serve when it is done)
+    info "tailscale and headscale are still being built (log: $tailscale_log): the tailnet comes after a first site.yml"
+    tailnet_deferred=1
   else
     tailnet
   fi
@@ -107,10 +122,25 @@ SH
   ssh_demo true || die "cannot ssh to admin@127.0.0.1:$PORT"
 }
 
+site() {  # site [ansible-playbook options...]: site.yml against the demo host, over SSH
+  (cd "$REPO_ROOT" && DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ansible-playbook -i inventories/demo playbooks/site.yml "$@")
+}
+
 up() {
+  defer_tailnet=1
   container
-  stage "demo: ansible-playbook playbooks/site.yml -i inventories/demo (over SSH)"
-  (cd "$REPO_ROOT" && DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ansible-playbook -i inventories/demo playbooks/site.yml)
+  if [ -n "$tailnet_deferred" ]; then
+    # When the Go build is not cached yet (minutes), the gateways are made while it runs, as an admin who adds
+    # Tailscale to a running host would: site.yml without Serve, then the tailnet, then site.yml with Serve (a re-run:
+    # the roles see nothing to change, Serve logs the host in and serves the profiles).
+    stage "demo: ansible-playbook playbooks/site.yml -i inventories/demo -e clawdbot_tailscale_serve=false (over SSH; Tailscale is still being built)"
+    site -e clawdbot_tailscale_serve=false
+    tailnet
+    stage "demo: ansible-playbook playbooks/site.yml -i inventories/demo (over SSH), now with Tailscale Serve"
+  else
+    stage "demo: ansible-playbook playbooks/site.yml -i inventories/demo (over SSH)"
+  fi
+  site
 
   stage "demo: what is running on $NAME"
   ssh_demo "sudo -u user XDG_RUNTIME_DIR=/run/user/\$(id -u user) systemctl --user list-units '$(demo_unit_prefix)-*' --no-legend --no-pager; echo; echo 'listeners:'; sudo ss -Hltn | grep -v ':22 ' || true"
