@@ -338,7 +338,7 @@ def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, bac
     before = _untouched(host)
     started = time.monotonic()
     rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % bad,
-                           "-e", "clawdbot_restore_health_timeout=30")
+                           "-e", "clawdbot_restore_health_timeout=12")
     print("restore.yml (unhealthy, swapped back): %.1f s" % (time.monotonic() - started))
     flat = " ".join(out.split())
     assert rc != 0, flat[-3000:]

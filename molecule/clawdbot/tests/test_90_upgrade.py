@@ -70,10 +70,10 @@ def test_a_gateway_failing_its_health_check_is_rolled_back_and_the_next_is_not_t
     pids, before_units = main_pids(host), units(host)
     # Without the smoke test the broken release reaches the gateways: only the health check can catch it.
     rc, out = run_playbook(UPGRADE, "-e", "clawdbot_install_version=%s" % BROKEN, "-e", "clawdbot_install_smoke_test=false",
-                           "-e", "profiles_health_timeout=40")
+                           "-e", "profiles_health_timeout=15")
     assert rc != 0, out[-3000:]
     text = flat(out)
-    assert ("Profile personal (clawdbot-gateway-personal.service, clawdbot %s) did not pass `gateway health` within 40 s"
+    assert ("Profile personal (clawdbot-gateway-personal.service, clawdbot %s) did not pass `gateway health` within 15 s"
             % BROKEN) in text, out[-5000:]
     assert "Rolled it back to its previous config and unit (clawdbot %s): healthy again." % PIN in text
     assert "Not rolled out, still as before: ops." in text

@@ -288,7 +288,7 @@ def test_restore_whose_gateway_fails_health_is_swapped_back(host, user_data, bac
     # swap back moved the restored state aside, so the previous state can listen again
     with port_held(host, PROFILES["personal"], state + ".pre-restore-*", "exists:%s.failed-restore-*" % state):
         rc, out = run_playbook("playbooks/restore.yml", "-e", "profile=personal", "-e", "archive=%s" % backup["archive"],
-                               "-e", "clawdbot_restore_health_timeout=30")
+                               "-e", "clawdbot_restore_health_timeout=12")
     print("restore.yml (unhealthy, swapped back): %.1f s" % (time.monotonic() - started))
     assert port_holder_log(host) == ["holding", "released"]
     flat = " ".join(out.split())

@@ -96,7 +96,7 @@ def test_an_upgrade_whose_gateway_cannot_come_up_is_rolled_back_with_its_state(h
     copy = state_dir(host, "personal") + "/state.rollback"
     # the port is taken the moment the old gateway lets it go, and given back when the rollback moved the copy back
     with port_held(host, PROFILES["personal"], "", "gone:" + copy):
-        rc, out = run_playbook(UPGRADE, "-e", "clawdbot_install_version=%s" % PIN, "-e", "profiles_health_timeout=45",
+        rc, out = run_playbook(UPGRADE, "-e", "clawdbot_install_version=%s" % PIN, "-e", "profiles_health_timeout=20",
                                "-e", "clawdbot_upgrade_backup=false")
     assert port_holder_log(host) == ["holding", "released"]
     assert rc != 0, out[-3000:]

@@ -230,6 +230,8 @@ def write_dm_request(host, profile, code, sender, channel="telegram"):
 # does: the old gateway's closed connections in TIME_WAIT would refuse a plain bind) once a path matching the glob
 # <take_after> exists ('' = as soon as the port is free), and gives it back when <release> holds:
 # "gone:<glob>" (matched once, then no longer) or "exists:<glob>"; or after 600 s. It prints "holding" and "released".
+# A client that connects meanwhile (a health check) is closed at once: it fails as fast as against a closed port, not
+# after its own timeout (an accepted-never-answered connection made each of the role's health polls wait it out).
 PORT_HOLDER = r"""
 import glob, socket, sys, time
 port, take_after, release = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -246,9 +248,15 @@ while time.time() < deadline:
     except OSError:
         time.sleep(0.02)
 s.listen()
+s.setblocking(False)
 print("holding", flush=True)
 seen = False
 while time.time() < deadline:
+    try:
+        while True:
+            s.accept()[0].close()
+    except OSError:
+        pass
     found = bool(glob.glob(pattern))
     seen = seen or found
     if (how == "exists" and found) or (how == "gone" and seen and not found):
