@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 H := tests/harness
 
-.PHONY: test lint sanity unit importer compat ssh-check molecule canary demo demo-destroy build image bench docs ee-test
+.PHONY: test lint sanity unit importer compat ssh-check molecule canary demo demo-status demo-destroy build image bench docs ee-test
 
 test:            ## everything, in order: lint, sanity, unit, importer, compat, ssh-check, molecule (the CI command)
 	$(H)/run.sh all
@@ -41,6 +41,9 @@ image:           ## build (or reuse) the debootstrap test images (Debian 12 full
 
 demo:            ## start the vm102-demo container and run playbooks/site.yml against it
 	$(H)/demo.sh up
+
+demo-status:     ## what runs on the vm102-demo container and how to reach it (as `make demo` ends)
+	$(H)/demo.sh summary
 
 demo-destroy:    ## remove the vm102-demo container
 	$(H)/demo.sh destroy

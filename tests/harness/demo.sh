@@ -2,7 +2,8 @@
 # `make demo`: a local VM102 stand-in. Starts (or reuses) the systemd container vm102-demo with SSH
 # published on a loopback port, runs playbooks/site.yml against inventories/demo over SSH (as VM105
 # does against VM102), then shows what runs and how to reach it.
-# Usage: demo.sh up|container|destroy   (container: only the container, SSH and the admin account)
+# Usage: demo.sh up|container|summary|destroy   (container: only the container, SSH and the admin account; summary:
+# what runs on it and how to reach it, as `up` ends)
 # DEMO_NAME and DEMO_SSH_PORT name another container and port (make bench's three-host runs: vm102-demo2 on 2223, ...).
 # Tailscale is real: the containers share the network homelab-clawdbot-demo with a headscale container (demo-headscale,
 # molecule/shared/tailnet.yml), and site.yml logs each demo host in. DEMO_TAILSCALE=double (make ssh-check) installs the
@@ -141,14 +142,19 @@ up() {
     stage "demo: ansible-playbook playbooks/site.yml -i inventories/demo (over SSH)"
   fi
   site
+  summary
+}
 
+# What runs on the demo host and how to reach it (`demo.sh summary`, the end of `demo.sh up`). The commands in the
+# quotes run in the demo host's shell, where none of lib.sh's functions exist: what they need is expanded here.
+summary() {
   stage "demo: what is running on $NAME"
   ssh_demo "sudo -u user XDG_RUNTIME_DIR=/run/user/\$(id -u user) systemctl --user list-units '$(demo_unit_prefix)-*' --no-legend --no-pager; echo; echo 'listeners:'; sudo ss -Hltn | grep -v ':22 ' || true"
   echo "tailnet (what tailscaled on $NAME reports):"
   ssh_demo "tailscale serve status; tailscale status --self --peers=false" || true
   cat <<MSG
 
-  vm102-demo is up. From this machine (VM105's role):
+  $NAME is up. From this machine (VM105's role):
     ssh -p $PORT -i $KEY admin@127.0.0.1
   Control UI through an SSH tunnel (runbook "Fallback: Remote Admin via SSH tunnel"):
     ssh -p $PORT -i $KEY -N -L 18789:127.0.0.1:18789 admin@127.0.0.1    # then http://127.0.0.1:18789/
@@ -164,6 +170,7 @@ MSG
 case "${1:-up}" in
   up) up ;;
   container) container ;;
+  summary) summary ;;
   destroy) destroy ;;
-  *) die "usage: demo.sh up|container|destroy" ;;
+  *) die "usage: demo.sh up|container|summary|destroy" ;;
 esac
