@@ -9,6 +9,12 @@ therefore restart every gateway at once. The profiles role instead takes the run
 a change the gateway applies itself is written in place and health-checked; any other change is written while
 the gateway is stopped, then it is started and health-checked. A marker file left in the state dir before such a
 change says "restart pending", so a run that was interrupted or failed restarts what it left behind next time.
+
+A unit between states when the host is read (``activating``: a start under way or a ``Restart=always`` restart in
+flight; ``deactivating``; ``reloading``) is planned as running, and any change to it as a restart: a config written in
+place while its process is starting may be read by that process or not, and a process that reads it later restarts
+itself for keys it cannot apply in place. Stopping it first makes the process that passes the health check the one
+that reads the written config.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +22,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+
+# The ActiveStates of a unit between two states (systemd's UNIT_ACTIVATING, UNIT_DEACTIVATING, UNIT_RELOADING).
+TRANSITIONAL = ("activating", "deactivating", "reloading")
 
 
 def _under(path, prefixes):
@@ -43,7 +52,8 @@ def rollout_plan(profiles, flavour, configs, units, unit_drift=None, tokens=None
 
     Returns ``{"profiles": {name: {...}}, "rollout": [...], "start": [...], "changed": [...]}``: ``rollout`` are
     the running gateways that change (one at a time, in plan order), ``start`` the ones that are not running or
-    not enabled (written and started together).
+    not enabled (written and started together). A profile's ``transitional`` is the ActiveState of a unit between
+    states (planned as running; a change to it is a restart), ``pid`` its MainPID when the host was read.
     """
     by_name = {}
     for r in configs or []:
@@ -58,19 +68,20 @@ def rollout_plan(profiles, flavour, configs, units, unit_drift=None, tokens=None
         name = p["name"]
         r = by_name.get(name, {})
         state = (units or {}).get(p["unit"]) or {}
-        running = state.get("ActiveState") == "active"
+        transitional = state.get("ActiveState") if state.get("ActiveState") in TRANSITIONAL else None
+        running = state.get("ActiveState") == "active" or bool(transitional)
         enabled = state.get("UnitFileState") == "enabled"
         pending = bool((markers.get(p.get("marker", "")) or {}).get("exists"))
         config = bool(r.get("changed"))
         paths = r.get("changed_paths") or []
         unit = name in unit_drift
         token = name in tokens
-        restart = unit or token or pending or (config and restart_needed(paths, flavour))
+        restart = unit or token or pending or (config and (bool(transitional) or restart_needed(paths, flavour)))
         old = (old_versions or {}).get(name) or ""
         snapshot = bool(flavour.get("state_db_dir")) and running and restart and bool(version) and old not in ("", version)
         info = dict(config=config, config_paths=paths, unit=unit, token=token, pending=pending, running=running,
                     enabled=enabled, restart=restart, hot=config and not restart, snapshot=snapshot,
-                    old_version=old or None)
+                    old_version=old or None, transitional=transitional, pid=state.get("MainPID") or None)
         out["profiles"][name] = info
         if config or unit or token or pending:
             out["changed"].append(name)

@@ -59,6 +59,31 @@ def test_stopped_or_disabled_gateways_are_started_not_rolled_out():
     assert rollout_plan(PROFILES, OC, [], {})["start"] == ["personal", "ops"]
 
 
+def test_a_unit_between_states_is_planned_as_running_and_any_change_restarts_it():
+    # issue V: ops restarting (Restart=always, or a start under way) when the host is read, personal stopping; a hot
+    # key written in place would reach a process that reads it or not, and restarts itself later for the rest
+    units = {"openclaw-gateway-personal.service": {"ActiveState": "deactivating", "UnitFileState": "enabled",
+                                                   "MainPID": "812"},
+             "openclaw-gateway-ops.service": {"ActiveState": "activating", "UnitFileState": "enabled", "MainPID": "0"}}
+    plan = rollout_plan(PROFILES, OC, [cfg("personal", True, ["gateway.nodes.pairing.autoApproveLocal"]),
+                                       cfg("ops", True, ["gateway.bind"])], units)
+    assert plan["rollout"] == ["personal", "ops"] and plan["start"] == []
+    for name, state in (("personal", "deactivating"), ("ops", "activating")):
+        info = plan["profiles"][name]
+        assert info["running"] is True and info["transitional"] == state
+        assert info["restart"] is True and info["hot"] is False
+    assert plan["profiles"]["personal"]["pid"] == "812"
+    # unchanged: nothing to do (the run's last check waits for it and checks it)
+    plan = rollout_plan(PROFILES, OC, [cfg("personal", False), cfg("ops", False)], units)
+    assert plan["rollout"] == [] and plan["start"] == [] and plan["profiles"]["ops"]["transitional"] == "activating"
+    # a reloading unit too; a settled one has no transitional state and keeps its hot path
+    units["openclaw-gateway-ops.service"]["ActiveState"] = "reloading"
+    plan = rollout_plan(PROFILES, OC, [cfg("ops", True, ["gateway.nodes.pairing.autoApproveLocal"])], units)
+    assert plan["profiles"]["ops"]["restart"] is True
+    plan = rollout_plan(PROFILES, OC, [cfg("ops", True, ["gateway.nodes.pairing.autoApproveLocal"])], RUNNING)
+    assert plan["profiles"]["ops"]["transitional"] is None and plan["profiles"]["ops"]["hot"] is True
+
+
 def test_unit_drift_by_content_owner_and_mode():
     state = {"paths": {"/u/openclaw-gateway-personal.service": {"mode": "0600", "owner": "user"},
                        "/u/openclaw-gateway-ops.service": {"mode": "0644", "owner": "user"}},
