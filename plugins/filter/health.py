@@ -408,6 +408,35 @@ def spark_health_row(info, enabled=True, models=None):
     return {"ok": healthy and not missing, "text": text}
 
 
+def settle_report(profiles, units=None, units_error="", health_results=None, ss_lines=None, ps_lines=None, gated=None):
+    """Whether every gateway of a run ended settled: the profiles role's last check, after its last change.
+
+    The first five arguments are those of ``health_report`` (the unit active and enabled, ``gateway health`` ok, the
+    gateway listening on its port, only on loopback when the profile binds loopback); Serve, liveness and readiness
+    are not asked. ``gated``: {name: MainPID} of the gateways the run (re)started or wrote a config to, read right
+    after each one passed its health check. A gateway whose MainPID is another one now restarted itself after that
+    check (openclaw restarts itself for a config change it does not apply in place): the process that passed the
+    check is not the one that runs.
+
+    Returns ``{"ok", "rows": [{name, ok, problems}], "msg"}``; ``msg`` names each profile that did not settle and why.
+    """
+    gated = gated if isinstance(gated, Mapping) else {}
+    units = units if isinstance(units, Mapping) else {}
+    rows = []
+    for row, p in zip(health_report(profiles, units=units, units_error=units_error, health_results=health_results,
+                                    ss_lines=ss_lines, ps_lines=ps_lines, tailscale=False), profiles or []):
+        problems = list(row["problems"])
+        before = _s(gated.get(p["name"], ""))
+        now = _s(_get(_get(units, p["unit"], {}) or {}, "MainPID", "0"))
+        if before not in ("", "0") and now != before:
+            problems.insert(0, "restarted itself after its health check (MainPID %s, now %s)" % (before, now))
+        rows.append({"name": p["name"], "ok": not problems, "problems": problems, "unit": row["unit"],
+                     "health": row["health"], "listeners": row["listeners"]})
+    bad = [r for r in rows if not r["ok"]]
+    msg = "; ".join("%s (%s)" % (r["name"], "; ".join(r["problems"])) for r in bad)
+    return {"ok": not bad, "rows": rows, "msg": msg}
+
+
 class FilterModule(object):
     def filters(self):
-        return {"health_report": health_report, "spark_health_row": spark_health_row}
+        return {"health_report": health_report, "spark_health_row": spark_health_row, "settle_report": settle_report}

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.homelab.clawdbot.plugins.filter.health import (FilterModule, health_report, is_loopback,
                                                                         parse_listeners, parse_ps, process_tree,
-                                                                        spark_health_row, truncate)
+                                                                        settle_report, spark_health_row, truncate)
 
 HOST = "vm102.tail1234ab.ts.net"
 PERSONAL = {"name": "personal", "port": 18789, "unit": "clawdbot-gateway-personal.service", "bind": "loopback",
@@ -76,7 +76,8 @@ def report(profiles=(PERSONAL,), units=None, units_error="", health=None, ss=Non
 
 
 def test_filters_are_registered():
-    assert FilterModule().filters() == {"health_report": health_report, "spark_health_row": spark_health_row}
+    assert FilterModule().filters() == {"health_report": health_report, "spark_health_row": spark_health_row,
+                                        "settle_report": settle_report}
 
 
 # --------------------------------------------------------------------------------------------------- all healthy
@@ -573,3 +574,55 @@ def test_parse_listeners_merges_the_same_socket_seen_by_two_users():
     as_lab = ["LISTEN 0 511 127.0.0.1:18789 0.0.0.0:*", 'LISTEN 0 511 127.0.0.1:18795 0.0.0.0:* users:(("node",pid=955,fd=20))']
     assert parse_listeners(as_user + as_lab) == [{"addr": "127.0.0.1", "port": 18789, "pids": ["901"]},
                                                  {"addr": "127.0.0.1", "port": 18795, "pids": ["955"]}]
+
+
+# ------------------------------------------------------------------------------- settle_report (the run's last check)
+
+
+def settle(units=None, health=None, ss=None, gated=None, profiles=(PERSONAL, OPS)):
+    profiles = list(profiles)
+    return settle_report(
+        profiles,
+        units={p["unit"]: unit(p, main_pid=str(812 + i)) for i, p in enumerate(profiles)} if units is None else units,
+        health_results=[health_ok(p) for p in profiles] if health is None else health,
+        ss_lines=[ss_line("127.0.0.1", p["port"], 900 + i) for i, p in enumerate(profiles)] if ss is None else ss,
+        ps_lines=["%d %d" % (900 + i, 812 + i) for i in range(len(profiles))],
+        gated=gated)
+
+
+def test_settled_gateways_are_ok_without_serve_and_http_checks():
+    out = settle(gated={"personal": "812", "ops": "813"})
+    assert out["ok"] is True and out["msg"] == ""
+    assert [(r["name"], r["ok"], r["problems"]) for r in out["rows"]] == [("personal", True, []), ("ops", True, [])]
+
+
+def test_a_gateway_that_restarted_itself_after_its_health_check_is_named():
+    # ops passed its check as 700; the process now running (813) is another one, healthy or not
+    out = settle(gated={"personal": "812", "ops": "700"})
+    assert out["ok"] is False
+    assert out["msg"] == "ops (restarted itself after its health check (MainPID 700, now 813))"
+
+
+def test_a_gateway_restarting_at_the_last_check_is_named_with_every_problem():
+    units = {PERSONAL["unit"]: unit(PERSONAL), OPS["unit"]: unit(OPS, main_pid="0", active="activating",
+                                                                 sub="auto-restart")}
+    out = settle(units=units, health=[health_ok(PERSONAL), health_skipped(OPS)], ss=[ss_line("127.0.0.1", 18789, 900)],
+                 gated={"ops": "813"})
+    assert out["ok"] is False and [r["ok"] for r in out["rows"]] == [True, False]
+    assert out["msg"] == ("ops (restarted itself after its health check (MainPID 813, now 0); "
+                          "unit is activating (auto-restart))")
+
+
+def test_untouched_gateways_are_checked_but_not_for_a_new_process():
+    # no gated entry: the run did not touch it, a restart by someone else during the run is not its concern
+    out = settle(gated={})
+    assert out["ok"] is True
+    out = settle(gated={}, health=[health_ok(PERSONAL), {"rc": 1, "stdout": "", "stderr": "connect ECONNREFUSED",
+                                                         "item": OPS}])
+    assert out["msg"] == "ops (gateway health failed)"
+
+
+def test_a_gateway_listening_beyond_loopback_or_not_on_its_port_is_not_settled():
+    out = settle(ss=[ss_line("0.0.0.0", 18789, 900), ss_line("127.0.0.1", 18999, 901)])
+    assert out["msg"] == ("personal (listens beyond loopback: 0.0.0.0:18789); "
+                          "ops (not listening on its port 18790)")
