@@ -34,6 +34,7 @@ EXCLUDE = frozenset((
     "clawdbot_rollout_serial", "clawdbot_rollout_max_fail_percentage",
     "homelab_rollout_serial", "homelab_rollout_max_fail_percentage",
     "clawdbot_converge_cache_dir", "homelab_converge_cache", "homelab_converge_volatile",
+    "clawdbot_run_lock_wait", "homelab_run_lock_wait", "homelab_run_holder",
 ))
 COLLECTION_DIRS = ("meta", "playbooks", "plugins", "roles")
 REQUEST_KEYS = frozenset(("paths", "secret_files", "read", "manifests", "users", "packages", "user_units"))

@@ -24,7 +24,7 @@ def test_inputs_are_the_collections_variables_without_how_to_run():
     names = ["clawdbot_profiles", "profiles_list", "node_runtime_version", "spark_provider_api_key",
              "tailscale_serve_operator", "systemd_linger_state", "homelab_flavour", "_homelab_product",
              "clawdbot_rollout_serial", "homelab_rollout_serial", "clawdbot_converge_cache_dir", "homelab_converge_cache",
-             "homelab_converge_volatile",
+             "homelab_converge_volatile", "clawdbot_run_lock_wait", "homelab_run_lock_wait", "homelab_run_holder",
              "ansible_host", "inventory_hostname", "_profiles_plan", "_homelab_converged", "spark_other"]
     assert cs.selected_names(names) == [
         "_homelab_product", "clawdbot_profiles", "homelab_flavour", "node_runtime_version", "profiles_list",
