@@ -167,6 +167,10 @@ CASES = {
     "gateway user root": (
         {"clawdbot_user": "root"},
         "(the gateway must not run as root)"),
+    # -- the playbooks' own options
+    "run lock wait not a number": (
+        {"clawdbot_run_lock_wait": "5m"},
+        "clawdbot_run_lock_wait must be a whole number of seconds, 0 or more"),
 }
 
 # Playbooks other than site.yml: (playbook, extra args, message). Each fails in its argument checks.

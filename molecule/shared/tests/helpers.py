@@ -61,6 +61,26 @@ def run_playbook(playbook, *args, check=False, timeout=900):
     return proc.returncode, ANSI.sub("", proc.stdout)
 
 
+def start_playbook(playbook, *args):
+    """Start a playbook of this repo against the molecule instance in the background; finish_playbook() waits for it."""
+    cmd = ["ansible-playbook", "-i", inventory_dir(), os.path.join(REPO, playbook)] + list(args)
+    return subprocess.Popen(cmd, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish_playbook(proc, timeout=900):
+    """(rc, output) of a playbook start_playbook() started."""
+    out, _err = proc.communicate(timeout=timeout)
+    return proc.returncode, ANSI.sub("", out)
+
+
+def inventory_vars(name=None):
+    """The variables the scenario's inventory gives a host (the gateway host by default), as ansible-inventory reads
+    them (not templated)."""
+    proc = subprocess.run(["ansible-inventory", "-i", inventory_dir(), "--host", name or GATEWAY], env=ansible_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, check=True)
+    return json.loads(proc.stdout)
+
+
 def run_module(module, args, check=False, become=True):
     """Run one module of the collection ad hoc on the instance; returns its result dict."""
     env = ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
