@@ -3,8 +3,8 @@
 1. A gateway between two states when site.yml reads the host (here: ops held in ExecStartPre, as a Restart=always
    restart or a slow start is) with a change that needs a restart: planned as running, it is stopped, written and
    started, and the gateway that answers at the end of the run is the one that read the written config. Before,
-   it was planned as stopped: the config was written, `systemctl start` found a start under way and did nothing,
-   no health check ran, and the run said ok with nothing listening.
+   it was planned as stopped and its change written in place while it started (on 8444a41's role files this test
+   fails).
 2. A gateway that restarts itself after it passed its health check (openclaw does, by SIGUSR2, for a config key it
    does not apply in place): the run's last check finds another process than the one that passed, and the run fails
    naming the profile.
