@@ -61,6 +61,11 @@ tool_venv() {
   fi
 }
 
+# Preparation steps for side_by_side (run.sh, demo.sh): the virtualenv and the two test images.
+prep_venv() { "$HARNESS_DIR/ensure-venv.sh"; }
+prep_image() { "$HARNESS_DIR/build-image.sh"; }
+prep_image_minimal() { "$HARNESS_DIR/build-image.sh" minimal; }
+
 # side_by_side "LABEL:COMMAND"...: the commands at the same time (each a word list; its output in a log), then each
 # one's output in the given order. Made for preparation steps that mostly wait on a download or a disk (debootstrap,
 # pip, npm): one after the other they took 12 minutes on a cold machine. Fails, after all have ended, with the end

@@ -17,7 +17,7 @@ timed() {  # timed <label> <cmd...>
 
 prepare_python() {
   stage "toolchain: virtualenv with the pinned requirements"
-  "$HARNESS_DIR/ensure-venv.sh"
+  prep_venv
   activate_venv
 }
 
@@ -48,18 +48,15 @@ start_builds() {
   start_build tailscale tailscale-build.sh "tailscale and headscale"
 }
 
-# The virtualenv, the images and the Node tarballs (not the Spark stand-in and the Tailscale software: see
-# start_builds), side by side: each mostly waits on a download or on dpkg.
-prep_venv() { "$HARNESS_DIR/ensure-venv.sh"; }
-prep_image12() { "$HARNESS_DIR/build-image.sh"; }
-prep_image13() { "$HARNESS_DIR/build-image.sh" minimal; }
+# The virtualenv, the images (lib.sh's prep_*) and the Node tarballs (not the Spark stand-in and the Tailscale
+# software: see start_builds), side by side: each mostly waits on a download or on dpkg.
 prep_node22() { NODE_DIST_VERSION=22.23.3 "$HARNESS_DIR/prepare-node.sh"; }
 # Node 24 as nodejs.org ships it (.tar.xz; the default scenario's minimal host has no xz-utils until the role installs it)
 prep_node24() { NODE_DIST_FORMAT=xz NODE_DIST_VERSION=24.22.3 "$HARNESS_DIR/prepare-node.sh"; }
 prepare_all() {
   [ -n "$host_ready" ] || prepare_host
   stage "toolchain and images, side by side: the virtualenv (pinned requirements), debootstrap Debian 12 + systemd and Debian 13 minimal (what a fresh cloud VM has; built once, reused while the recipe is unchanged), the Node.js tarballs from the npm registry"
-  side_by_side venv:prep_venv debian12:prep_image12 debian13-minimal:prep_image13 node22:prep_node22 node24:prep_node24
+  side_by_side venv:prep_venv debian12:prep_image debian13-minimal:prep_image_minimal node22:prep_node22 node24:prep_node24
   activate_venv
 }
 

@@ -19,7 +19,7 @@ import time
 import pytest
 from helpers import (GATEWAY, GATEWAY_HOSTS, GATEWAY_USER, finish_playbook, inventory_vars, recaps, run_playbook,
                      start_playbook, user_cmd, write_as_user)
-from oc import config_path, home, read_config, unit_name, unit_show, wait_healthy
+from oc import cli_json, config_path, home, read_config, unit_name, unit_show, wait_healthy
 
 testinfra_hosts = GATEWAY_HOSTS
 
@@ -72,8 +72,8 @@ def test_a_gateway_starting_when_the_run_reads_the_host_ends_on_the_written_conf
     assert (state["ActiveState"], state["SubState"]) == ("active", "running"), state
     assert not host.file(_hold(host)).exists
     assert read_config(host, "ops")["gateway"]["bind"] == "loopback"
-    health = user_cmd(host, "%s/.openclaw/bin/openclaw --profile ops gateway health --json" % home(host))
-    assert health.rc == 0 and '"ok": true' in health.stdout, health.stdout + health.stderr
+    health, answer = cli_json(host, "ops", "gateway", "health", "--json")
+    assert health.rc == 0 and answer and answer["ok"] is True, health.stdout + health.stderr
     listeners = host.run("ss -Hltn").stdout
     assert "127.0.0.1:18790 " in listeners and "0.0.0.0:18790 " not in listeners, listeners
 
@@ -164,6 +164,6 @@ def test_two_runs_at_once_one_changes_the_host_and_the_other_names_it(host, ops_
     assert recaps(refused[0])[GATEWAY]["changed"] == 0, refused[0][-3000:]
     # the host: ops healthy on its new port, the lock given back
     assert "127.0.0.1:18796 " in host.run("ss -Hltn").stdout
-    health = user_cmd(host, "%s/.openclaw/bin/openclaw --profile ops gateway health --json" % home(host))
-    assert health.rc == 0 and '"ok": true' in health.stdout, health.stdout + health.stderr
+    health, answer = cli_json(host, "ops", "gateway", "health", "--json")
+    assert health.rc == 0 and answer and answer["ok"] is True, health.stdout + health.stderr
     assert not host.file(LOCK_META).exists

@@ -52,13 +52,7 @@ def ansible_env(**extra):
 
 def run_playbook(playbook, *args, check=False, timeout=900):
     """Run a playbook of this repo against the molecule instance; returns (rc, output)."""
-    env = ansible_env()
-    cmd = ["ansible-playbook", "-i", inventory_dir(), os.path.join(REPO, playbook)] + list(args)
-    if check:
-        cmd.append("--check")
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, check=False)
-    return proc.returncode, ANSI.sub("", proc.stdout)
+    return finish_playbook(start_playbook(playbook, *(list(args) + (["--check"] if check else []))), timeout=timeout)
 
 
 def start_playbook(playbook, *args):
@@ -68,8 +62,13 @@ def start_playbook(playbook, *args):
 
 
 def finish_playbook(proc, timeout=900):
-    """(rc, output) of a playbook start_playbook() started."""
-    out, _err = proc.communicate(timeout=timeout)
+    """(rc, output) of a playbook start_playbook() started; past ``timeout`` it is killed and TimeoutExpired raised."""
+    try:
+        out, _err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     return proc.returncode, ANSI.sub("", out)
 
 
