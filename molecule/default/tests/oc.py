@@ -4,7 +4,7 @@ import os
 import time
 import uuid
 
-from helpers import GATEWAY_USER, PROFILES, SNAPSHOT_ROOTS, user_cmd, write_as_user
+from helpers import GATEWAY_USER, PROFILES, SNAPSHOT_ROOTS, file_facts, gateway_home, units_show, user_cmd, write_as_user
 
 # the collection's pin (flavours.py), or the release `make canary` converged (tests/harness/canary.sh)
 PIN = os.environ.get("HOMELAB_CLAWDBOT_CANARY_VERSION") or "2026.9.6"
@@ -12,7 +12,7 @@ NODE = "v24.22.3"
 
 
 def home(host):
-    return host.user(GATEWAY_USER).home
+    return gateway_home(host)
 
 
 def cli_path(host):
@@ -57,7 +57,8 @@ def unit_show(host, profile, *props):
 
 def start_times(host):
     """When each gateway's current process started (a restart changes it; a hot reload keeps PID and time)."""
-    return {p: unit_show(host, p, "ExecMainStartTimestampMonotonic", "MainPID") for p in PROFILES}
+    shown = units_show(host, [unit_name(p) for p in PROFILES], "ExecMainStartTimestampMonotonic", "MainPID")
+    return {p: shown[unit_name(p)] for p in PROFILES}
 
 
 def wait_healthy(host, profile, attempts=60, delay=3):
@@ -98,12 +99,10 @@ def snapshot(host):
         "  -o -path '%s/.cache/*' \\) -prune -o -printf '%%y %%m %%U:%%G %%p\\n' 2>/dev/null; } | sort"
         % (" ".join(SNAPSHOT_ROOTS), h, h, h, h))
     state = {"listing": listing.stdout.splitlines()}
-    for path in managed_files(host):
-        f = host.file(path)
-        state[path] = (f.exists, f.md5sum if f.exists and f.is_file else None, f.mtime if f.exists else None)
-    for name in PROFILES:
-        ws = host.file("%s/workspace" % state_dir(host, name))
-        state[ws.path] = (ws.exists, ws.mode if ws.exists else None, ws.user if ws.exists else None)
+    workspaces = ["%s/workspace" % state_dir(host, name) for name in PROFILES]
+    for path, facts in file_facts(host, managed_files(host) + workspaces).items():
+        # a workspace by type, mode and owner only: the agent writes in it
+        state[path] = facts and (facts["type"], facts["mode"], facts["user"]) if path in workspaces else facts
     state["start_times"] = start_times(host)
     return state
 

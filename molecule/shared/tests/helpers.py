@@ -33,6 +33,61 @@ PROFILES = {"personal": 18789, "ops": 18790}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
+# Every host.run and every attribute of host.file or host.user is one `docker exec` (about 80 ms of CPU across the
+# docker CLI, dockerd, containerd and the container, on a run bound by CPU): the helpers below read what they need
+# in one call.
+_ACCOUNTS = {}
+
+
+def _account(host):
+    """The gateway user's uid and home, read once per host: the suites never change that account (converge made it)."""
+    key = host.backend.get_pytest_id()
+    if key not in _ACCOUNTS:
+        res = host.run("getent passwd %s" % GATEWAY_USER)
+        assert res.rc == 0, "no account %s on %s: %s" % (GATEWAY_USER, key, res.stderr)
+        fields = res.stdout.strip().split(":")
+        _ACCOUNTS[key] = (int(fields[2]), fields[5])
+    return _ACCOUNTS[key]
+
+
+def gateway_uid(host):
+    return _account(host)[0]
+
+
+def gateway_home(host):
+    return _account(host)[1]
+
+
+# For each path: None when it does not exist (following a link, as test -e does), else its type, mode, owner,
+# mtime (of the link itself, as stat -c %Y), link target and, for a regular file, the md5 of its content.
+FILE_FACTS = r"""
+import hashlib, json, os, pwd, stat, sys
+out = {}
+for path in sys.argv[1:]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        out[path] = None
+        continue
+    regular = stat.S_ISREG(st.st_mode)
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = st.st_uid
+    out[path] = {"type": "file" if regular else "directory" if stat.S_ISDIR(st.st_mode) else "other",
+                 "mode": "%o" % stat.S_IMODE(st.st_mode), "user": owner, "mtime": int(os.lstat(path).st_mtime),
+                 "link": os.readlink(path) if os.path.islink(path) else None,
+                 "md5": hashlib.md5(open(path, "rb").read()).hexdigest() if regular else None}
+print(json.dumps(out))
+"""
+
+
+def file_facts(host, paths):
+    """FILE_FACTS of each path, in one call."""
+    res = host.run("python3 -c %s %s" % (shlex.quote(FILE_FACTS), " ".join(shlex.quote(p) for p in paths)))
+    assert res.rc == 0, res.stderr
+    return json.loads(res.stdout)
+
 
 def inventory_dir():
     return os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
@@ -117,9 +172,8 @@ def recaps(output):
 
 def user_cmd(host, command):
     """Run a shell command as the gateway user with its systemd user environment."""
-    uid = host.user(GATEWAY_USER).uid
     return host.run("runuser -u %s -- env XDG_RUNTIME_DIR=/run/user/%d NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin "
-                    "bash -lc %s" % (GATEWAY_USER, uid, _quote(command)))
+                    "bash -lc %s" % (GATEWAY_USER, gateway_uid(host), _quote(command)))
 
 
 def _quote(s):
@@ -127,8 +181,7 @@ def _quote(s):
 
 
 def cli(host, profile, *args):
-    home = host.user(GATEWAY_USER).home
-    return user_cmd(host, "%s/.clawdbot/bin/clawdbot --profile %s %s" % (home, profile, " ".join(args)))
+    return user_cmd(host, "%s/.clawdbot/bin/clawdbot --profile %s %s" % (gateway_home(host), profile, " ".join(args)))
 
 
 def wait_healthy_cli(host, profile, run=None, tries=40, delay=2):
@@ -153,12 +206,20 @@ def wait_listen(host, address, timeout=60):
     return False
 
 
+def units_show(host, units, *props):
+    """`systemctl --user show` of several units in one call: {unit: {property: value}}."""
+    out = user_cmd(host, "systemctl --user show %s %s" % (" ".join("-p " + p for p in props), " ".join(units)))
+    assert out.rc == 0, out.stderr
+    blocks = out.stdout.strip("\n").split("\n\n")
+    assert len(blocks) == len(units), out.stdout
+    return {unit: dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+            for unit, block in zip(units, blocks)}
+
+
 def main_pids(host):
-    pids = {}
-    for name in PROFILES:
-        out = user_cmd(host, "systemctl --user show -p MainPID --value clawdbot-gateway-%s.service" % name)
-        pids[name] = out.stdout.strip()
-    return pids
+    units = ["clawdbot-gateway-%s.service" % name for name in PROFILES]
+    shown = units_show(host, units, "MainPID")
+    return {name: shown[unit]["MainPID"] for name, unit in zip(PROFILES, units)}
 
 
 def write_as_user(host, path, content):
@@ -169,8 +230,7 @@ def write_as_user(host, path, content):
 
 
 def read_config(host, profile):
-    home = host.user(GATEWAY_USER).home
-    return json.loads(host.file("%s/.clawdbot-%s/clawdbot.json" % (home, profile)).content_string)
+    return json.loads(host.file("%s/.clawdbot-%s/clawdbot.json" % (gateway_home(host), profile)).content_string)
 
 
 # What the roles and playbooks may touch on the host. Everything below these roots is listed with type, mode and
@@ -183,7 +243,7 @@ SNAPSHOT_ROOTS = ["/etc", "/opt", "/usr/local", "/var/lib/systemd/linger", "/var
 
 def snapshot(host):
     """What a refused run must leave untouched: the whole tree the roles may touch, managed files, PIDs, linger."""
-    home = host.user(GATEWAY_USER).home
+    home = gateway_home(host)
     listing = host.run(
         "{ find %s -xdev \\( -type d -printf '%%y %%m %%U:%%G %%p\\n' \\) -o -printf '%%y %%m %%U:%%G %%s %%T@ %%p -> %%l\\n'"
         "  2>/dev/null;"
@@ -200,9 +260,7 @@ def snapshot(host):
         files.append("%s/.clawdbot-%s/telegram-bot-token" % (home, name))
         files.append("%s/.config/systemd/user/clawdbot-gateway-%s.service" % (home, name))
     state = {"listing": listing.stdout.splitlines()}
-    for path in files:
-        f = host.file(path)
-        state[path] = (f.exists, f.md5sum if f.exists and f.is_file else None, f.mtime if f.exists else None)
+    state.update(file_facts(host, files))
     state["pids"] = main_pids(host)
     return state
 
