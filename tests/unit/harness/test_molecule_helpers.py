@@ -32,7 +32,7 @@ class LocalHost:
         for prefix, stdout in self.answers.items():
             if command.startswith(prefix):
                 return SimpleNamespace(rc=0, stdout=stdout, stderr="")
-        res = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+        res = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
         return SimpleNamespace(rc=res.returncode, stdout=res.stdout, stderr=res.stderr)
 
 
@@ -105,7 +105,7 @@ def test_the_gateway_account_is_read_once_per_host(monkeypatch):
     monkeypatch.setattr(helpers, "_ACCOUNTS", {})
     one = LocalHost("one", answers={"getent passwd user": "user:x:1000:1000::/home/user:/bin/bash\n"})
     two = LocalHost("two", answers={"getent passwd user": "user:x:999:999::/srv/gateway:/bin/bash\n"})
-    assert [helpers.gateway_home(one), helpers.gateway_uid(one), helpers.gateway_home(one)] == ["/home/user", 1000,
-                                                                                                  "/home/user"]
+    read = [helpers.gateway_home(one), helpers.gateway_uid(one), helpers.gateway_home(one)]
+    assert read == ["/home/user", 1000, "/home/user"]
     assert (helpers.gateway_home(two), helpers.gateway_uid(two)) == ("/srv/gateway", 999)
     assert len(one.calls) == 1 and len(two.calls) == 1
