@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 H := tests/harness
 
-.PHONY: test lint sanity unit importer compat ssh-check molecule canary demo demo-status demo-destroy build image bench docs ee-test
+.PHONY: test lint sanity unit importer compat ssh-check molecule canary demo demo-status demo-destroy build image bench bench-downtime docs ee-test
 
 test:            ## everything, in order: lint, sanity, unit, importer, compat, ssh-check, molecule (the CI command)
 	$(H)/run.sh all
@@ -51,8 +51,11 @@ demo-destroy:    ## remove the vm102-demo container
 ee-test:         ## not CI: build execution-environment.yml with ansible-builder, run site.yml through ansible-navigator
 	$(H)/ee.sh
 
-bench:           ## timings on the demo container: first converge, no-op re-run, floor, approve-pairing vs manual CLI
+bench:           ## timings on the demo container: first converge, no-op re-run, floor, approve-pairing vs manual CLI, downtime
 	$(H)/bench.sh
+
+bench-downtime:  ## how long the demo's gateways do not answer /healthz on a restart, upgrade, restore and migration
+	$(H)/bench-downtime.sh
 
 build:           ## build the collection tarball
 	$(H)/ensure-venv.sh && . $${HOMELAB_CLAWDBOT_VENV:-$${XDG_CACHE_HOME:-$$HOME/.cache}/homelab-clawdbot/venv}/bin/activate && ansible-galaxy collection build --force --output-path build/

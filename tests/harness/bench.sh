@@ -14,6 +14,9 @@
 #   manual CLI (2 calls)    what it replaces: `devices list --json` + `devices approve <id>` over SSH
 #   3 hosts                 site.yml's first converge and no-op re-run over three demo containers at once, next to
 #                           the one-host no-op in the same loop (BENCH_FLEET=0 skips it)
+#   downtime                how long each gateway does not answer /healthz on a restart, an upgrade, a restore and a
+#                           migration, next to its cold start (bench-downtime.sh, also `make bench-downtime`;
+#                           BENCH_DOWNTIME=0 skips it)
 #
 # BENCH_RUNS (default 5) sets the runs of the others. The demo container is left running (make demo-destroy).
 # shellcheck source=tests/harness/lib.sh
@@ -21,24 +24,8 @@
 
 RUNS="${BENCH_RUNS:-5}"
 CONVERGE_RUNS="${BENCH_CONVERGE_RUNS:-3}"
-PORT="${DEMO_SSH_PORT:-2222}"
-KEY="$CACHE_DIR/demo/id_ed25519"
-OUT="$CACHE_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$OUT"
-TSV="$OUT/times.tsv"
-: > "$TSV"
-export DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
-demo_tailnet_env  # the demo hosts log in to the demo's headscale (real tailscaled)
+bench_prelude "$CACHE_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)" times.tsv
 TOKEN=bench-pairing-token-0123456789ab
-
-"$HARNESS_DIR/ensure-venv.sh"
-activate_venv
-cd "$REPO_ROOT"
-
-ssh_demo() {
-  ssh -q -p "$PORT" -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-    admin@127.0.0.1 "$@"
-}
 
 playbook() { ansible-playbook -i inventories/demo "$@"; }
 
@@ -215,3 +202,8 @@ if three and one:
     print("\nno-op re-run, 3 hosts / 1 host: %.2f" % (statistics.median(three) / statistics.median(one)))
 PY
 info "raw times and logs: $OUT"
+
+# How long the gateways do not answer while the collection changes them (bench-downtime.sh; BENCH_DOWNTIME=0 skips it)
+if [ "$FLAVOUR" = openclaw ] && [ "${BENCH_DOWNTIME:-1}" = 1 ]; then
+  BENCH_OUT="$OUT" "$HARNESS_DIR/bench-downtime.sh"
+fi

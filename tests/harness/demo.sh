@@ -69,11 +69,6 @@ YML
   rm -f "$inv" "$inv.log"
 }
 
-ssh_demo() {
-  ssh -q -p "$PORT" -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-    admin@127.0.0.1 "$@"
-}
-
 # The container with SSH and the admin account, nothing of the collection applied yet (`demo.sh container`).
 # openclaw (default) runs on Node 24, the legacy clawdbot (HOMELAB_CLAWDBOT_FLAVOUR=clawdbot) on Node 22.
 prep_node() { NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh"; }

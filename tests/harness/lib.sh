@@ -38,6 +38,28 @@ demo_flavour() { echo "${HOMELAB_CLAWDBOT_FLAVOUR:-openclaw}"; }
 demo_unit_prefix() { echo "$(demo_flavour)-gateway"; }
 demo_cli() { echo "/home/user/.$(demo_flavour)/bin/$(demo_flavour)"; }
 demo_config() { echo "/home/user/.$(demo_flavour)-$1/$(demo_flavour).json"; }
+# What bench.sh and bench-downtime.sh start with: the demo host's SSH (PORT, KEY), their figures (OUT, TSV), the
+# demo's tailnet (real tailscaled, logged in to the demo's headscale), the virtualenv, the checkout as working directory.
+bench_prelude() {  # bench_prelude OUT_DIR TSV_FILE_NAME
+  PORT="${DEMO_SSH_PORT:-2222}"
+  KEY="$CACHE_DIR/demo/id_ed25519"
+  OUT=$1
+  mkdir -p "$OUT"
+  TSV="$OUT/$2"
+  : > "$TSV"
+  export DEMO_SSH_PORT="$PORT" DEMO_SSH_KEY="$KEY" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+  demo_tailnet_env
+  "$HARNESS_DIR/ensure-venv.sh"
+  activate_venv
+  cd "$REPO_ROOT"
+}
+
+# The demo host as VM105 reaches VM102: SSH as admin to the caller's PORT with its KEY (demo.sh, bench.sh,
+# bench-downtime.sh).
+ssh_demo() {
+  ssh -q -p "$PORT" -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+    admin@127.0.0.1 "$@"
+}
 # The demo's tailnet (demo.sh): headscale in DEMO_HEADSCALE; inventories/demo reads the login server and the pre-auth key
 # file from the environment. DEMO_TAILSCALE=double (make ssh-check) has none: the CLI test double is logged in already.
 DEMO_HEADSCALE=demo-headscale
