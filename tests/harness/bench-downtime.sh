@@ -8,7 +8,7 @@
 #   config change (restart)     site.yml with a unit environment change on both profiles (rolling: one at a time)
 #   upgrade 2026.9.5 -> pin     upgrade.yml (backups first, then each profile stopped, its state/ copied, started)
 #   restore                     restore.yml of personal from an archive backup.yml made
-#   migration clawdbot -> pin   migrate-openclaw.yml on a demo host set up with clawdbot 2026.1.24-3 (a fresh
+#   migration clawdbot -> openclaw  migrate-openclaw.yml on a demo host set up with clawdbot 2026.1.24-3 (a fresh
 #                               container per run; its /healthz is the listener only until openclaw answers)
 #
 # A poller on the demo host asks http://127.0.0.1:<port>/healthz of both profiles every 0.1 s (0.5 s timeout) while
@@ -25,8 +25,6 @@ OLD="${BENCH_DOWNTIME_OLD:-2026.9.5}"
 export HOMELAB_CLAWDBOT_FLAVOUR=openclaw
 bench_prelude "${BENCH_OUT:-$CACHE_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)}/downtime" downtime.tsv
 
-playbook() { ansible-playbook -i inventories/demo "$@"; }
-node_tarball() { NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh"; }
 
 # The poller (healthz-poller.py) runs on the demo host while a playbook runs.
 POLLER=$(base64 -w0 < "$HARNESS_DIR/healthz-poller.py")
@@ -57,10 +55,10 @@ measured() {  # measured NAME LOG playbook args...: the playbook under the polle
 
 openclaw_demo() {  # a demo host on openclaw with the pin, healthy (the one make demo makes)
   export HOMELAB_CLAWDBOT_NODE_TARBALL HOMELAB_CLAWDBOT_FLAVOUR=openclaw
-  HOMELAB_CLAWDBOT_NODE_TARBALL="$(node_tarball)"
+  HOMELAB_CLAWDBOT_NODE_TARBALL="$(prep_node)"
   ssh_demo true 2>/dev/null || "$HARNESS_DIR/demo.sh" container > "$OUT/container.log" 2>&1 \
     || { tail -20 "$OUT/container.log"; die "demo container failed"; }
-  playbook playbooks/site.yml > "$OUT/site.log" 2>&1 || { tail -30 "$OUT/site.log"; die "site.yml failed"; }
+  demo_playbook playbooks/site.yml > "$OUT/site.log" 2>&1 || { tail -30 "$OUT/site.log"; die "site.yml failed"; }
 }
 
 if [ "$STEPS" != " migration " ]; then
@@ -85,19 +83,19 @@ step change && {
 stage "downtime: a config change that needs a restart (the unit environment of both profiles) x$RUNS"
 for i in $(seq 1 "$RUNS"); do
   measured "config change (restart)" "$OUT/change-$i.log" \
-    playbook playbooks/site.yml -e "{\"profiles_environment\": {\"HOMELAB_BENCH_RUN\": \"$i-$$\"}}"
+    demo_playbook playbooks/site.yml -e "{\"profiles_environment\": {\"HOMELAB_BENCH_RUN\": \"$i-$$\"}}"
 done
-playbook playbooks/site.yml > "$OUT/change-back.log" 2>&1 || die "site.yml back failed"
+demo_playbook playbooks/site.yml > "$OUT/change-back.log" 2>&1 || die "site.yml back failed"
 
 }
 step restore && {
 stage "downtime: restore.yml of personal x$RUNS (from one backup.yml archive)"
 backups="$OUT/backups"
-playbook playbooks/backup.yml -e profile=personal -e "clawdbot_backup_dir=$backups" > "$OUT/backup.log" 2>&1 \
+demo_playbook playbooks/backup.yml -e profile=personal -e "clawdbot_backup_dir=$backups" > "$OUT/backup.log" 2>&1 \
   || { tail -30 "$OUT/backup.log"; die "backup.yml failed"; }
 archive=$(ls "$backups"/*-personal-*.tar.gz | head -1)
 for i in $(seq 1 "$RUNS"); do
-  measured "restore" "$OUT/restore-$i.log" playbook playbooks/restore.yml -l vm102-demo -e profile=personal -e "archive=$archive"
+  measured "restore" "$OUT/restore-$i.log" demo_playbook playbooks/restore.yml -l vm102-demo -e profile=personal -e "archive=$archive"
 done
 
 }
@@ -108,9 +106,9 @@ for i in $(seq 1 "$RUNS"); do
   ssh_demo 'sudo systemctl --user -M user@.host stop openclaw-gateway-personal.service openclaw-gateway-ops.service;
     for p in personal ops; do sudo find /home/user/.openclaw-$p -mindepth 1 -maxdepth 1 ! -name openclaw.json \
       ! -name telegram-bot-token ! -name workspace -exec rm -rf {} +; done'
-  playbook playbooks/site.yml -e "clawdbot_install_version=$OLD" > "$OUT/downgrade-$i.log" 2>&1 \
+  demo_playbook playbooks/site.yml -e "clawdbot_install_version=$OLD" > "$OUT/downgrade-$i.log" 2>&1 \
     || { tail -30 "$OUT/downgrade-$i.log"; die "site.yml with $OLD failed"; }
-  measured "upgrade $OLD -> $PIN" "$OUT/upgrade-$i.log" playbook playbooks/upgrade.yml \
+  measured "upgrade $OLD -> $PIN" "$OUT/upgrade-$i.log" demo_playbook playbooks/upgrade.yml \
     -e "clawdbot_install_version=$PIN" -e "clawdbot_backup_dir=$OUT/upgrade-backups-$i"
 done
 
@@ -120,12 +118,12 @@ stage "downtime: migrate-openclaw.yml from clawdbot 2026.1.24-3 x$MIGRATION_RUNS
 for i in $(seq 1 "$MIGRATION_RUNS"); do
   "$HARNESS_DIR/demo.sh" destroy > /dev/null
   export HOMELAB_CLAWDBOT_FLAVOUR=clawdbot HOMELAB_CLAWDBOT_NODE_TARBALL
-  HOMELAB_CLAWDBOT_NODE_TARBALL="$(node_tarball)"
+  HOMELAB_CLAWDBOT_NODE_TARBALL="$(prep_node)"
   "$HARNESS_DIR/demo.sh" container > "$OUT/legacy-container-$i.log" 2>&1 || { tail -20 "$OUT/legacy-container-$i.log"; die "demo container failed"; }
-  playbook playbooks/site.yml > "$OUT/legacy-$i.log" 2>&1 || { tail -30 "$OUT/legacy-$i.log"; die "site.yml on clawdbot failed"; }
+  demo_playbook playbooks/site.yml > "$OUT/legacy-$i.log" 2>&1 || { tail -30 "$OUT/legacy-$i.log"; die "site.yml on clawdbot failed"; }
   export HOMELAB_CLAWDBOT_FLAVOUR=openclaw
-  HOMELAB_CLAWDBOT_NODE_TARBALL="$(node_tarball)"
-  measured "migration clawdbot -> openclaw" "$OUT/migrate-$i.log" playbook playbooks/migrate-openclaw.yml \
+  HOMELAB_CLAWDBOT_NODE_TARBALL="$(prep_node)"
+  measured "migration clawdbot -> openclaw" "$OUT/migrate-$i.log" demo_playbook playbooks/migrate-openclaw.yml \
     -e "clawdbot_backup_dir=$OUT/migrate-backups-$i"
 done
 "$HARNESS_DIR/demo.sh" destroy > /dev/null

@@ -27,8 +27,6 @@ CONVERGE_RUNS="${BENCH_CONVERGE_RUNS:-3}"
 bench_prelude "$CACHE_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)" times.tsv
 TOKEN=bench-pairing-token-0123456789ab
 
-playbook() { ansible-playbook -i inventories/demo "$@"; }
-
 recap_of() { grep -E '^vm102-demo +: ok=' "$1" | tail -1; }
 
 UNIT="$(demo_unit_prefix)"
@@ -41,13 +39,13 @@ pids() {
 }
 
 export HOMELAB_CLAWDBOT_NODE_TARBALL
-HOMELAB_CLAWDBOT_NODE_TARBALL="$(NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh")"
+HOMELAB_CLAWDBOT_NODE_TARBALL="$(prep_node)"
 
 stage "bench: first converge x$CONVERGE_RUNS (fresh container each time)"
 for i in $(seq 1 "$CONVERGE_RUNS"); do
   "$HARNESS_DIR/demo.sh" destroy >/dev/null
   "$HARNESS_DIR/demo.sh" container > "$OUT/container-$i.log" 2>&1 || { tail -20 "$OUT/container-$i.log"; die "demo container failed"; }
-  timeit "first converge" "$OUT/converge-$i.log" playbook playbooks/site.yml
+  timeit "first converge" "$OUT/converge-$i.log" demo_playbook playbooks/site.yml
   info "run $i: $(recap_of "$OUT/converge-$i.log")"
 done
 # The manual way on the same container: install the pinned package with an empty npm cache and start one gateway
@@ -77,22 +75,22 @@ SH
 timeit "manual npm install + first gateway start" "$OUT/manual-install.log" manual_install
 
 stage "bench: no-op re-run and floor, interleaved x$RUNS"
-playbook playbooks/site.yml > "$OUT/settle.log" 2>&1 || { tail -30 "$OUT/settle.log"; die "site.yml failed before the no-op runs"; }
+demo_playbook playbooks/site.yml > "$OUT/settle.log" 2>&1 || { tail -30 "$OUT/settle.log"; die "site.yml failed before the no-op runs"; }
 # Freshly started gateways keep the CPU busy for a while (plugins, caches); measure an idle host.
 sleep "${BENCH_SETTLE_SECONDS:-60}"
 before="$(pids)"
 for i in $(seq 1 "$RUNS"); do
-  timeit "no-op re-run (site.yml)" "$OUT/noop-$i.log" playbook playbooks/site.yml
+  timeit "no-op re-run (site.yml)" "$OUT/noop-$i.log" demo_playbook playbooks/site.yml
   grep -qE 'changed=0 +unreachable=0 +failed=0' <(recap_of "$OUT/noop-$i.log") \
     || die "no-op run $i changed something: $(recap_of "$OUT/noop-$i.log") (log: $OUT/noop-$i.log)"
-  timeit "floor (gather_facts + ping)" "$OUT/floor-$i.log" playbook playbooks/ping.yml
+  timeit "floor (gather_facts + ping)" "$OUT/floor-$i.log" demo_playbook playbooks/ping.yml
 done
 [ "$(pids)" = "$before" ] || die "a gateway was restarted during the no-op runs: $before -> $(pids)"
 info "changed=0 in every no-op run; gateway start times unchanged ($before)"
 
 if [ "$FLAVOUR" = openclaw ]; then
   stage "bench: pairing (contract 4.4 recipe: autoApproveLocal false, the real TUI as a new device on loopback)"
-  playbook playbooks/site.yml -e '{"profiles_auto_approve_local": false}' > "$OUT/strict.log" 2>&1 \
+  demo_playbook playbooks/site.yml -e '{"profiles_auto_approve_local": false}' > "$OUT/strict.log" 2>&1 \
     || { tail -30 "$OUT/strict.log"; die "re-converge with profiles_auto_approve_local=false failed"; }
   CLIENT_ID=openclaw-tui
   pending() {
@@ -113,7 +111,7 @@ SH
 else
   stage "bench: pairing (contract 4.4 recipe: bind=lan with explicit tokens, the real CLI as a new device)"
   lan_vars=$(printf '{"clawdbot_tailscale_serve": false, "clawdbot_profiles": [{"name": "personal", "port": 18789, "bind": "lan", "token": "%s"}, {"name": "ops", "port": 18790, "bind": "lan", "token": "%s-ops"}]}' "$TOKEN" "$TOKEN")
-  playbook playbooks/site.yml -e "$lan_vars" > "$OUT/lan.log" 2>&1 || { tail -30 "$OUT/lan.log"; die "lan re-converge failed"; }
+  demo_playbook playbooks/site.yml -e "$lan_vars" > "$OUT/lan.log" 2>&1 || { tail -30 "$OUT/lan.log"; die "lan re-converge failed"; }
   ip=$(ssh_demo "hostname -I" | awk '{print $1}')
   CLIENT_ID=cli
   # A new device asks for pairing: the real CLI with a fresh HOME against the non-loopback address.
@@ -133,13 +131,13 @@ manual() {
 for i in $(seq 1 "$RUNS"); do
   pending "a-$i-$$"
   timeit "approve-pairing.yml (1 request)" "$OUT/approve-$i.log" \
-    playbook playbooks/approve-pairing.yml -e profile=personal -e client_id=$CLIENT_ID
+    demo_playbook playbooks/approve-pairing.yml -e profile=personal -e client_id=$CLIENT_ID
   grep -qE 'changed=1 +unreachable=0 +failed=0' <(recap_of "$OUT/approve-$i.log") || die "approve-pairing approved nothing ($OUT/approve-$i.log)"
   pending "b-$i-$$"
   timeit "manual CLI (list + approve)" "$OUT/manual-$i.log" manual
 done
 ssh_demo "sudo pkill -f '[ ]tui --url' || true"  # '[ ]': pkill must not match its own shell
-playbook playbooks/site.yml > "$OUT/restore.log" 2>&1 || { tail -30 "$OUT/restore.log"; die "loopback re-converge failed"; }
+demo_playbook playbooks/site.yml > "$OUT/restore.log" 2>&1 || { tail -30 "$OUT/restore.log"; die "loopback re-converge failed"; }
 
 # Three hosts at once (issue F): site.yml's first converge and no-op re-run over vm102-demo, vm102-demo2 and
 # vm102-demo3 (two profiles each, SSH on PORT, PORT+1, PORT+2), next to the one-host no-op measured in the same loop
@@ -178,7 +176,7 @@ if [ "${BENCH_FLEET:-1}" = 1 ]; then
     timeit "no-op re-run, 3 hosts" "$OUT/fleet-noop-$i.log" ansible-playbook -i "$fleet_inv" playbooks/site.yml
     [ "$(grep -cE '^vm102-demo[23]? +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0' "$OUT/fleet-noop-$i.log")" = 3 ] \
       || die "three-host no-op run $i changed something ($OUT/fleet-noop-$i.log)"
-    timeit "no-op re-run, 1 host (the 3 running)" "$OUT/fleet-noop1-$i.log" playbook playbooks/site.yml
+    timeit "no-op re-run, 1 host (the 3 running)" "$OUT/fleet-noop1-$i.log" demo_playbook playbooks/site.yml
     grep -qE 'changed=0 +unreachable=0 +failed=0' <(recap_of "$OUT/fleet-noop1-$i.log") || die "one-host no-op run $i changed something"
   done
   for i in 2 3; do DEMO_NAME=$(fleet_name "$i") "$HARNESS_DIR/demo.sh" destroy >/dev/null; done

@@ -71,7 +71,6 @@ YML
 
 # The container with SSH and the admin account, nothing of the collection applied yet (`demo.sh container`).
 # openclaw (default) runs on Node 24, the legacy clawdbot (HOMELAB_CLAWDBOT_FLAVOUR=clawdbot) on Node 22.
-prep_node() { NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh"; }
 tailscale_log="" tailscale_pid="" defer_tailnet="" tailnet_deferred=""
 container() {
   stage "demo: docker; then the toolchain, the image and the Node tarball side by side (the Tailscale software in the background)"

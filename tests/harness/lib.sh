@@ -54,6 +54,11 @@ bench_prelude() {  # bench_prelude OUT_DIR TSV_FILE_NAME
   cd "$REPO_ROOT"
 }
 
+# The Node.js tarball of the demo's flavour (demo.sh, bench.sh, bench-downtime.sh); its path on stdout.
+prep_node() { NODE_DIST_VERSION="$(demo_node_version)" "$HARNESS_DIR/prepare-node.sh"; }
+# A playbook of this checkout against the demo host, over SSH (bench.sh, bench-downtime.sh).
+demo_playbook() { ansible-playbook -i inventories/demo "$@"; }
+
 # The demo host as VM105 reaches VM102: SSH as admin to the caller's PORT with its KEY (demo.sh, bench.sh,
 # bench-downtime.sh).
 ssh_demo() {

@@ -50,9 +50,7 @@ def read_config(host, profile):
 
 
 def unit_show(host, profile, *props):
-    out = user_cmd(host, "systemctl --user show %s %s" % (" ".join("-p " + p for p in props), unit_name(profile)))
-    assert out.rc == 0, out.stderr
-    return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    return units_show(host, [unit_name(profile)], *props)[unit_name(profile)]
 
 
 def start_times(host):
